@@ -1,0 +1,69 @@
+"""einframe: a PyTorch-shaped deep-learning framework with an einsum core.
+
+>>> import einframe as ef
+>>> x = ef.randn(4, 3, requires_grad=True)
+>>> w = ef.randn(5, 3, requires_grad=True)
+>>> y = ef.einsum("bi,oi->bo", x, w)
+>>> y.grad_fn.backward_equations
+["dA = einsum('bo,oi->bi', grad, B)", "dB = einsum('bo,bi->oi', grad, A)"]
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from . import dtypes as _dtypes
+from .tensor import Size, Tensor  # first: it completes the Tensor methods from _functions
+from ._functions import *  # noqa: F403
+from ._functions import __all__ as _fn_all
+from .backend import cuda, device
+from .dtypes import (
+    bool_ as bool,  # noqa: A004 - PyTorch spells it ef.bool
+)
+from .dtypes import (
+    dtype,
+    float16,
+    float32,
+    float64,
+    get_default_dtype,
+    int8,
+    int16,
+    int32,
+    int64,
+    set_default_dtype,
+    uint8,
+)
+from .einsum import EinsumError, plan_cache
+from .random import get_rng_state, initial_seed, manual_seed, seed, set_rng_state
+
+half, float, double = float16, float32, float64  # noqa: A001
+short, int, long = int16, int32, int64  # noqa: A001
+
+from . import autograd  # noqa: E402
+from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled  # noqa: E402
+from .ops import PRIMITIVES  # noqa: E402
+
+
+def einsum_plan(equation: str, *operands):
+    """The contraction plan einframe runs for ``equation`` on these operands (or shapes).
+
+    >>> import einframe as ef
+    >>> p = ef.einsum_plan("ij,jk,kl->il", (8, 64), (64, 64), (64, 2))
+    >>> p.path, p.flops
+    ([(1, 2), (0, 1)], 10240)
+    """
+    from .einsum import canon_for, get_plan
+
+    shapes = tuple(tuple(o.shape) if hasattr(o, "shape") else tuple(o) for o in operands)
+    canon = canon_for(equation, shapes)
+    dt = operands[0]._data.dtype if operands and isinstance(operands[0], Tensor) else _dtypes.get_default_dtype().np
+    return get_plan(canon, shapes, dt, "numpy")
+
+
+__all__ = [
+    *_fn_all, "Tensor", "Size", "device", "cuda", "dtype", "float16", "float32", "float64", "int8", "int16",
+    "int32", "int64", "uint8", "bool", "half", "float", "double", "short", "int", "long", "get_default_dtype",
+    "set_default_dtype", "manual_seed", "seed", "initial_seed", "get_rng_state", "set_rng_state", "autograd",
+    "no_grad", "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled", "einsum_plan",
+    "plan_cache", "EinsumError", "PRIMITIVES",
+]  # fmt: skip

@@ -1,0 +1,258 @@
+"""Contraction plans: a pairwise order from opt_einsum, every pairwise step run as (batched) matmul.
+
+opt_einsum's own executor falls back to a slow einsum loop whenever a label is shared by both
+inputs and the output (attention, grouped conv); here each step transposes and reshapes its two
+operands to ``(B, M, K) @ (B, K, N)`` so batch labels reach BLAS too (reference notes §4).
+Plans are cached by (canonical equation, shapes, dtype, backend) in a bounded LRU cache.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from math import prod
+
+import opt_einsum as oe
+
+from .parse import Canon, canonicalize
+
+__all__ = ["Plan", "get_plan", "plan_cache", "canon_for"]
+
+
+def _letters(labels) -> dict[int, str]:
+    return {x: oe.get_symbol(i) for i, x in enumerate(dict.fromkeys(labels))}
+
+
+class _Unary:
+    """Take diagonals of repeated labels, then sum the labels nobody needs later."""
+
+    __slots__ = ("diag_eq", "sum_axes", "labels", "fresh")
+
+    def __init__(self, labels: tuple[int, ...], keep: set[int]):
+        uniq = tuple(dict.fromkeys(labels))
+        self.diag_eq = None
+        if len(uniq) != len(labels):
+            sym = _letters(labels)
+            self.diag_eq = "".join(sym[x] for x in labels) + "->" + "".join(sym[x] for x in uniq)
+        self.sum_axes = tuple(i for i, x in enumerate(uniq) if x not in keep)
+        self.labels = tuple(x for x in uniq if x in keep)
+        self.fresh = bool(self.sum_axes)
+
+    def __call__(self, xp, a):
+        if self.diag_eq is not None:
+            a = xp.einsum(self.diag_eq, a)
+        if self.sum_axes:
+            a = a.sum(axis=self.sum_axes)
+        return a
+
+
+class _Pair:
+    """One pairwise contraction as a (batched) matmul, or a broadcast product when nothing is summed."""
+
+    __slots__ = ("pa", "pb", "perm_a", "perm_b", "shape_a", "shape_b", "shape_r", "matmul", "labels", "kind", "flops")
+
+    def __init__(self, la, lb, keep: set[int], size: dict[int, int]):
+        self.pa = _Unary(la, keep | set(lb))
+        self.pb = _Unary(lb, keep | set(la))
+        la, lb = self.pa.labels, self.pb.labels
+        sb = set(lb)
+        batch = [x for x in la if x in sb and x in keep]
+        contracted = [x for x in la if x in sb and x not in keep]
+        left = [x for x in la if x not in sb]
+        right = [x for x in lb if x not in set(la)]
+        self.labels = tuple(batch + left + right)
+        n = lambda labels: prod(size[x] for x in labels)  # noqa: E731
+        self.flops = 2 * n(batch) * n(left) * n(right) * max(n(contracted), 1)
+        self.matmul = bool(contracted)
+        if self.matmul:
+            self.perm_a = tuple(la.index(x) for x in batch + left + contracted)
+            self.perm_b = tuple(lb.index(x) for x in batch + contracted + right)
+            bm = (n(batch),) if batch else ()
+            self.shape_a = bm + (n(left), n(contracted))
+            self.shape_b = bm + (n(contracted), n(right))
+            self.kind = "bmm" if batch else "gemm"
+        else:  # outer/broadcast product: no BLAS needed, one multiply
+            self.perm_a = tuple(la.index(x) for x in batch + left)
+            self.perm_b = tuple(lb.index(x) for x in batch + right)
+            self.shape_a = tuple(size[x] for x in batch + left) + (1,) * len(right)
+            self.shape_b = tuple(size[x] for x in batch) + (1,) * len(left) + tuple(size[x] for x in right)
+            self.kind = "mul"
+        self.shape_r = tuple(size[x] for x in self.labels)
+        if self.perm_a == tuple(range(len(la))):
+            self.perm_a = None
+        if self.perm_b == tuple(range(len(lb))):
+            self.perm_b = None
+
+    def __call__(self, xp, a, b):
+        a = self.pa(xp, a)
+        b = self.pb(xp, b)
+        if self.perm_a is not None:
+            a = a.transpose(self.perm_a)
+        if self.perm_b is not None:
+            b = b.transpose(self.perm_b)
+        if a.shape != self.shape_a:
+            a = a.reshape(self.shape_a)
+        if b.shape != self.shape_b:
+            b = b.reshape(self.shape_b)
+        r = xp.matmul(a, b) if self.matmul else a * b
+        return r.reshape(self.shape_r) if r.shape != self.shape_r else r
+
+
+class Plan:
+    """How one canonical einsum is executed: a pairwise path of matmuls plus a final permutation.
+
+    ``path`` is opt_einsum's contraction order, ``flops`` the multiply-add count x2, ``largest_intermediate``
+    the element count of the largest pairwise result, ``steps`` a readable list of what runs.
+    """
+
+    def __init__(self, canon: Canon, shapes):
+        self.canon = canon
+        self.shapes = shapes
+        size = canon.size
+        out = canon.out
+        ops = [tuple(s) for s in canon.ins]
+        self.path: list[tuple[int, ...]]
+        if len(ops) <= 2:
+            self.path = [tuple(range(len(ops)))]
+        else:
+            eq = ",".join("".join(oe.get_symbol(x) for x in s) for s in ops) + "->" + "".join(oe.get_symbol(x) for x in out)
+            self.path, _ = oe.contract_path(eq, *[canon.shape_of(s) for s in ops], shapes=True, optimize="auto")
+        self.steps: list[tuple[tuple[int, ...], object]] = []
+        labels = list(ops)
+        fresh = False
+        self.flops = 0
+        self.largest_intermediate = 0
+        for contraction in self.path:
+            idx = sorted(contraction, reverse=True)
+            taken = [labels.pop(i) for i in idx]
+            keep = set(out).union(*labels) if labels else set(out)
+            if len(taken) == 1:
+                step = _Unary(taken[0], keep)
+                fresh |= step.fresh
+                self.flops += prod(canon.shape_of(taken[0]))
+            else:
+                # fold a multi-operand step pairwise (opt_einsum only emits these under memory limits)
+                step = _Pair(taken[0], taken[1], keep | set().union(*taken[2:]), size)
+                sub = [step]
+                for extra in taken[2:]:
+                    sub.append(_Pair(sub[-1].labels, extra, keep, size))
+                step = sub[0] if len(sub) == 1 else _Chain(sub)
+                fresh = True
+                self.flops += sum(s.flops for s in sub)
+            self.largest_intermediate = max(self.largest_intermediate, prod(size[x] for x in step.labels))
+            self.steps.append((tuple(idx), step))
+            labels.append(step.labels)
+        (final,) = labels
+        # bring the result into output order; output labels no operand has are broadcast
+        present = [x for x in out if x in final]
+        self.perm = tuple(final.index(x) for x in present)
+        if self.perm == tuple(range(len(final))):
+            self.perm = None
+        self.expand = None
+        if len(present) != len(out):
+            self.expand = (tuple(size[x] if x in final else 1 for x in out), canon.out_shape)
+        self.copy = not fresh and self.expand is None and not canon.is_permutation
+
+    def __call__(self, xp, arrays):
+        ops = list(arrays)
+        for idx, step in self.steps:
+            taken = [ops.pop(i) for i in idx]
+            ops.append(step(xp, *taken))
+        (r,) = ops
+        if self.perm is not None:
+            r = r.transpose(self.perm)
+        if self.expand is not None:
+            full = xp.empty(self.expand[1], dtype=r.dtype)
+            full[...] = r.reshape(self.expand[0])
+            return full
+        if self.copy:  # a bare diagonal is a view of the input; results must own their memory
+            r = r.copy()
+        return r
+
+    def describe(self) -> str:
+        lines = [f"einsum {self.canon.eq!r} (canonical {self.canon.key!r}) on shapes {list(self.shapes)}"]
+        for idx, step in self.steps:
+            kinds = [s.kind for s in step.parts] if isinstance(step, _Chain) else [getattr(step, "kind", "reduce")]
+            lines.append(f"  contract operands {tuple(sorted(idx))}: {'+'.join(kinds)}")
+        lines.append(f"  flops: {self.flops:,}  largest intermediate: {self.largest_intermediate:,} elements")
+        return "\n".join(lines)
+
+    __str__ = describe
+
+    def __repr__(self) -> str:
+        return f"Plan({self.canon.key!r}, path={self.path}, flops={self.flops})"
+
+
+class _Chain:
+    __slots__ = ("parts", "labels")
+
+    def __init__(self, parts):
+        self.parts = parts
+        self.labels = parts[-1].labels
+
+    def __call__(self, xp, *ops):
+        r = self.parts[0](xp, ops[0], ops[1])
+        for part, b in zip(self.parts[1:], ops[2:]):
+            r = part(xp, r, b)
+        return r
+
+
+class PlanCache:
+    """Bounded LRU cache of plans keyed by (canonical equation, shapes, dtype, backend).
+
+    >>> import einframe as ef
+    >>> info = ef.plan_cache.info()
+    >>> sorted(info)
+    ['hits', 'maxsize', 'misses', 'size']
+    """
+
+    def __init__(self, maxsize: int = 4096):
+        self.maxsize = maxsize
+        self.hits = 0
+        self.misses = 0
+        self._plans: OrderedDict = OrderedDict()
+        self._canons: dict = {}
+
+    def get(self, canon: Canon, shapes, dtype, backend: str) -> Plan:
+        key = (canon.key, shapes, dtype, backend)
+        plan = self._plans.get(key)
+        if plan is not None:
+            self.hits += 1
+            self._plans.move_to_end(key)
+            return plan
+        self.misses += 1
+        plan = Plan(canon, shapes)
+        self._plans[key] = plan
+        if len(self._plans) > self.maxsize:
+            self._plans.popitem(last=False)
+        return plan
+
+    def canon(self, eq: str, shapes) -> Canon:
+        key = (eq, shapes)
+        c = self._canons.get(key)
+        if c is None:
+            if len(self._canons) >= self.maxsize:
+                self._canons.clear()
+            c = self._canons[key] = canonicalize(eq, shapes)
+        return c
+
+    def info(self) -> dict[str, int]:
+        return {"hits": self.hits, "misses": self.misses, "size": len(self._plans), "maxsize": self.maxsize}
+
+    def clear(self) -> None:
+        self._plans.clear()
+        self._canons.clear()
+        self.hits = self.misses = 0
+
+    def __repr__(self) -> str:
+        return "PlanCache({hits} hits, {misses} misses, {size}/{maxsize} plans)".format(**self.info())
+
+
+plan_cache = PlanCache()
+
+
+def canon_for(eq: str, shapes) -> Canon:
+    return plan_cache.canon(eq, shapes)
+
+
+def get_plan(canon: Canon, shapes, dtype, backend: str) -> Plan:
+    return plan_cache.get(canon, shapes, dtype, backend)

@@ -1,0 +1,96 @@
+"""Contract: every multilinear operation. Its backward is derived from the equation (einsum/derive)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from ..einsum import Canon, canon_for, get_plan, vjp_canon
+from ..einsum.parse import get_symbol
+from ..tensor import Tensor
+from .core import Node, primitive
+
+__all__ = ["Contract", "contract", "reduce_canon"]
+
+
+@primitive("Contract")
+class Contract(Node):
+    """``out = einsum(eq, *operands)``; vjp of operand k = the derived einsum of ``vjp_canon``."""
+
+    def __init__(self, canon: Canon):
+        self.canon = canon
+        self.saves = tuple(range(len(canon.ins)))
+        self.is_view = canon.is_permutation
+
+    def forward(self, xp, *arrays):
+        shapes = tuple(a.shape for a in arrays)
+        return get_plan(self.canon, shapes, arrays[0].dtype, xp.__name__)(xp, arrays)
+
+    def vjp(self, g, xs, out):
+        need = self.needs_input_grad
+        grads = []
+        for k in range(len(xs)):
+            if not need[k]:
+                grads.append(None)
+                continue
+            derived, deltas = vjp_canon(self.canon, k)
+            ops = [g, *(x for j, x in enumerate(xs) if j != k)]
+            ops += [_eye(n, g) for n in deltas]
+            grads.append(Contract(derived)(*ops))
+        return tuple(grads)
+
+    def jvp(self, ts, xs, out):
+        total = None
+        for k, t in enumerate(ts):
+            if t is not None:
+                term = Contract(self.canon)(*xs[:k], t, *xs[k + 1 :])
+                total = term if total is None else total + term
+        return total
+
+    @property
+    def equation(self) -> str:
+        """The forward equation, as the user wrote it."""
+        return self.canon.eq
+
+    @property
+    def backward_equations(self) -> list[str]:
+        """One derived einsum per operand: the gradient of operand k (named A, B, C, ...)."""
+        names = [chr(ord("A") + k) for k in range(len(self.canon.ins))]
+        lines = []
+        for k in range(len(self.canon.ins)):
+            derived, deltas = vjp_canon(self.canon, k)
+            ops = ["grad", *(n for j, n in enumerate(names) if j != k), *(f"eye({n})" for n in deltas)]
+            lines.append(f"d{names[k]} = {derived.format(ops)}")
+        return lines
+
+    def name(self) -> str:
+        return "ContractBackward"
+
+    def __repr__(self) -> str:
+        return f"<ContractBackward '{self.canon.eq}'>"
+
+
+def _eye(n: int, like: Tensor) -> Tensor:
+    xp = like._device.xp
+    return Tensor._wrap(xp.eye(n, dtype=like._data.dtype), like._device)
+
+
+def contract(eq: str, *operands: Tensor) -> Tensor:
+    """``einsum`` on tensors (dtypes must already agree)."""
+    shapes = tuple(t._data.shape for t in operands)
+    return Contract(canon_for(eq, shapes))(*operands)
+
+
+@lru_cache(maxsize=2048)
+def reduce_canon(shape: tuple[int, ...], axes: tuple[int, ...]) -> Canon:
+    """The canonical ``'abc->b'``-style einsum that sums ``axes`` of a tensor of ``shape``."""
+    labels = tuple(range(len(shape)))
+    out = tuple(i for i in labels if i not in axes)
+    eq = "".join(get_symbol(i) for i in labels) + "->" + "".join(get_symbol(i) for i in out)
+    return Canon([labels], out, dict(zip(labels, shape)), eq)
+
+
+@lru_cache(maxsize=2048)
+def permute_canon(shape: tuple[int, ...], perm: tuple[int, ...]) -> Canon:
+    labels = tuple(range(len(shape)))
+    eq = "".join(get_symbol(i) for i in labels) + "->" + "".join(get_symbol(i) for i in perm)
+    return Canon([labels], perm, dict(zip(labels, shape)), eq)

@@ -1,0 +1,210 @@
+"""The primitive machinery: a primitive is a graph node class with ``forward`` (arrays), ``vjp`` and
+``jvp`` (both written with einframe Tensor ops, so every derivative is differentiable again).
+
+One call of a primitive creates one node instance; when no input needs a gradient, or grad mode is
+off, the instance is discarded after the forward pass and nothing is recorded.
+"""
+
+from __future__ import annotations
+
+import itertools
+import traceback
+
+import numpy as np
+
+from .._state import STATE
+from ..tensor import Tensor
+
+__all__ = ["Node", "AccumulateGrad", "PRIMITIVES", "primitive"]
+
+_seq = itertools.count()
+
+#: name -> primitive class; every primitive einframe has, for docs and the meta-test of the suite
+PRIMITIVES: dict[str, type[Node]] = {}
+
+
+def primitive(kind: str):
+    """Class decorator adding a primitive of ``kind`` (Contract, Pointwise, ...) to the table."""
+
+    def register(cls):
+        cls.kind = kind
+        PRIMITIVES[cls.__name__] = cls
+        return cls
+
+    return register
+
+
+class Node:
+    """A node of the backward graph (PyTorch's ``grad_fn``).
+
+    Subclasses that are primitives define:
+
+    * ``forward(self, xp, *arrays) -> array`` on raw arrays (``xp`` is numpy or cupy);
+    * ``vjp(self, g, xs, out) -> tuple`` one gradient (or None) per input position;
+    * ``jvp(self, ts, xs, out) -> Tensor`` the output tangent, ``ts`` one tangent (or None) per input;
+    * ``saves``: indices of inputs the vjp needs, ``saves_out``: whether it needs the output.
+
+    ``xs`` holds the saved inputs (None where not saved; Python scalars are always kept).
+    """
+
+    kind = "Node"
+    saves: tuple[int, ...] = ()
+    saves_out = False
+    is_view = False  # the output may share memory with input 0 (shares its version counter)
+
+    _edges: tuple = ()
+    _saved = None
+    _versions = ()
+    _freed = False
+    _packed = False
+    _seq = -1
+    _pre_hooks = None
+    _hooks = None
+    _stack = None
+
+    # ---- forward -------------------------------------------------------------------------------
+    def __call__(self, *inputs) -> Tensor:
+        dev = None
+        arrays = []
+        record = False
+        for t in inputs:
+            if isinstance(t, Tensor):
+                if dev is None:
+                    dev = t._device
+                elif t._device is not dev:
+                    raise RuntimeError(
+                        f"{type(self).__name__}: expected all tensors on the same device, but found {dev} and {t._device}; "
+                        f"move them with .to(device)"
+                    )
+                arrays.append(t._data)
+                if t._rg:
+                    record = True
+            else:
+                arrays.append(t)
+        xp = dev.xp
+        data = self.forward(xp, *arrays)
+        if isinstance(data, np.generic):  # numpy ufuncs return scalars for 0-d inputs
+            data = np.asarray(data)
+        out = Tensor._wrap(data, dev)
+        if self.is_view:
+            out._vc = inputs[0]._vc
+        if record and STATE.grad_enabled:
+            self._record(inputs, out)
+        if STATE.fwd_level:
+            ts = [t._tangent if isinstance(t, Tensor) else None for t in inputs]
+            if any(t is not None for t in ts):
+                from ..autograd.forward_ad import _attach
+
+                _attach(out, self.jvp(ts, inputs, out))
+        return out
+
+    def _record(self, inputs, out: Tensor) -> None:
+        edges = []
+        for t in inputs:
+            if isinstance(t, Tensor) and t._rg:
+                fn = t.grad_fn
+                edges.append((fn, t._output_nr) if fn is not None else (t._accumulator(), 0))
+            else:
+                edges.append(None)
+        self._edges = tuple(edges)
+        self._seq = next(_seq)
+        if self.saves or self.saves_out:
+            xs = [None if isinstance(t, Tensor) else t for t in inputs]
+            for i in self.saves:
+                xs[i] = inputs[i]
+            self._saved = (tuple(xs), out if self.saves_out else None)
+            self._versions = tuple((t, t._vc[0]) for t in (*xs, out if self.saves_out else None) if isinstance(t, Tensor))
+            if STATE.saved_hooks:
+                from ..autograd.graph import _pack
+
+                self._saved = _pack(self._saved)
+                self._packed = True
+        if STATE.anomaly:
+            self._stack = traceback.format_stack()[:-3]
+        out._rg = True
+        out.grad_fn = self
+
+    # ---- backward ------------------------------------------------------------------------------
+    @property
+    def saved(self):
+        if self._freed:
+            raise RuntimeError(
+                f"Trying to backward through the graph a second time (or directly access saved tensors after they "
+                f"have already been freed) at {self.name()}; pass retain_graph=True to the first backward() or "
+                f"autograd.grad() call if you need to backward twice"
+            )
+        for t, v in self._versions:
+            if t._vc[0] != v:
+                raise RuntimeError(
+                    f"one of the variables needed for gradient computation has been modified by an inplace operation: "
+                    f"a tensor of shape {tuple(t.shape)} saved by {self.name()} is at version {t._vc[0]}; expected version {v} instead. "
+                    f"Hint: replace the in-place operation with an out-of-place one (x = x + y instead of x += y)"
+                )
+        if self._packed:
+            from ..autograd.graph import _unpack
+
+            return _unpack(self._saved)
+        return self._saved
+
+    def apply_backward(self, grads):
+        """Gradients for every input position, given the gradient of each output."""
+        if self.saves or self.saves_out:
+            xs, out = self.saved
+        else:
+            xs, out = None, None
+        return self.vjp(grads[0], xs, out)
+
+    def release(self) -> None:
+        if self._saved is not None:
+            self._saved = None
+            self._freed = True
+
+    # ---- inspection ----------------------------------------------------------------------------
+    @property
+    def needs_input_grad(self) -> tuple[bool, ...]:
+        return tuple(e is not None for e in self._edges)
+
+    @property
+    def next_functions(self) -> tuple:
+        return tuple(e if e is not None else (None, 0) for e in self._edges)
+
+    def name(self) -> str:
+        return f"{type(self).__name__}Backward"
+
+    def register_hook(self, fn):
+        """``fn(grad_inputs, grad_outputs)`` runs after this node computed its input gradients."""
+        from ..autograd.graph import RemovableHandle
+
+        if self._hooks is None:
+            self._hooks = {}
+        return RemovableHandle(self._hooks, fn)
+
+    def register_prehook(self, fn):
+        """``fn(grad_outputs)`` runs before this node; it may return replacement gradients."""
+        from ..autograd.graph import RemovableHandle
+
+        if self._pre_hooks is None:
+            self._pre_hooks = {}
+        return RemovableHandle(self._pre_hooks, fn)
+
+    def __repr__(self) -> str:
+        return f"<{self.name()} object at {id(self):#x}>"
+
+    def vjp(self, g, xs, out):  # pragma: no cover - every primitive overrides this
+        raise NotImplementedError(f"{type(self).__name__} has no vjp rule")
+
+    def jvp(self, ts, xs, out):
+        raise NotImplementedError(f"{type(self).__name__} has no jvp rule: forward-mode AD is not available for it")
+
+
+class AccumulateGrad(Node):
+    """The sink node of a leaf tensor: adds incoming gradients into ``leaf.grad``."""
+
+    kind = "AccumulateGrad"
+
+    def __init__(self, variable: Tensor):
+        self.variable = variable
+        self._seq = -1  # runs after every node that feeds it
+
+    def name(self) -> str:
+        return "AccumulateGrad"
