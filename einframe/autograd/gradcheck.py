@@ -6,7 +6,7 @@ import numpy as np
 
 from ..tensor import Tensor
 from .engine import grad
-from .grad_mode import no_grad
+from .grad_mode import enable_grad, no_grad
 
 __all__ = ["gradcheck", "gradgradcheck", "GradcheckError"]
 
@@ -31,9 +31,9 @@ def _numerical(fn, inputs, wrt, eps):
             for j in range(flat.size):
                 orig = flat[j].item()
                 flat[j] = orig + eps
-                plus = [o._data.reshape(-1).astype(np.float64) for o in _outputs(fn, inputs)]
+                plus = [np.array(o._data, dtype=np.float64).reshape(-1) for o in _outputs(fn, inputs)]
                 flat[j] = orig - eps
-                minus = [o._data.reshape(-1).astype(np.float64) for o in _outputs(fn, inputs)]
+                minus = [np.array(o._data, dtype=np.float64).reshape(-1) for o in _outputs(fn, inputs)]
                 flat[j] = orig
                 cols.append(np.concatenate([(p - m) / (2 * eps) for p, m in zip(plus, minus)]) if plus else np.zeros(0))
         n_out = sum(int(o._data.size) for o in base)
@@ -52,7 +52,7 @@ def _analytical(fn, inputs, wrt, n_out):
             xp = o._device.xp
             gos = []
             for o2 in diff_outs:
-                z = xp.zeros_like(o2._data)
+                z = xp.zeros(o2._data.shape, dtype=o2._data.dtype)
                 if o2 is o:
                     z.reshape(-1)[j] = 1
                 gos.append(Tensor._wrap(z, o2._device))
@@ -103,8 +103,9 @@ def gradgradcheck(fn, inputs, grad_outputs=None, *, eps: float = 1e-6, atol: flo
 
     def first(*args):
         xs, vs = args[:n_in], args[n_in:]
-        ys = [o for o in _outputs(fn, xs) if o.requires_grad]
-        gs = grad(ys, [xs[i] for i in wrt], list(vs), create_graph=True, allow_unused=True)
+        with enable_grad():  # the finite-difference pass runs under no_grad; this needs a graph
+            ys = [o for o in _outputs(fn, xs) if o.requires_grad]
+            gs = grad(ys, [xs[i] for i in wrt], list(vs), create_graph=True, allow_unused=True)
         return tuple(g for g in gs if g is not None)
 
     return gradcheck(first, (*inputs, *grad_outputs), eps=eps, atol=atol, rtol=rtol, raise_exception=raise_exception)

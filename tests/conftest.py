@@ -1,0 +1,22 @@
+import numpy as np
+import pytest
+
+import einframe as ef
+
+
+@pytest.fixture(autouse=True)
+def _seed_and_reset():
+    """Every test starts from a known seed, grad mode on, float32 default."""
+    ef.manual_seed(0)
+    np.random.seed(0)
+    yield
+    ef.set_default_dtype(ef.float32)
+
+
+def pytest_collection_modifyitems(config, items):
+    if ef.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason="needs a CUDA GPU with CuPy")
+    for item in items:
+        if "cuda" in item.keywords:
+            item.add_marker(skip)
