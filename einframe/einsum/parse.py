@@ -39,6 +39,10 @@ class Canon:
                 order.setdefault(label, len(order))
         sym = {label: get_symbol(i) for label, i in order.items()}
         self.key = ",".join("".join(sym[x] for x in s) for s in self.ins) + "->" + "".join(sym[x] for x in self.out)
+        have = set().union(*self.ins)
+        if any(x not in have for x in self.out):
+            # output-only (broadcast) labels take their sizes from the equation, not from the shapes
+            self.key += "|" + ",".join(f"{sym[x]}={size[x]}" for x in self.out if x not in have)
         self.eq = eq if eq is not None else self.key
         self.is_permutation = len(self.ins) == 1 and sorted(self.ins[0]) == sorted(self.out) and len(set(self.out)) == len(self.out)
 
