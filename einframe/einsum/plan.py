@@ -114,17 +114,29 @@ class Plan:
         if len(ops) <= 2:
             self.path = [tuple(range(len(ops)))]
         else:
-            eq = ",".join("".join(oe.get_symbol(x) for x in s) for s in ops) + "->" + "".join(oe.get_symbol(x) for x in out)
+            # output-only labels (broadcast ones factors of derived gradients) are added after the path
+            have = set().union(*ops)
+            eq = ",".join("".join(oe.get_symbol(x) for x in s) for s in ops) + "->" + "".join(oe.get_symbol(x) for x in out if x in have)
             self.path, _ = oe.contract_path(eq, *[canon.shape_of(s) for s in ops], shapes=True, optimize="auto")
-        self.steps: list[tuple[tuple[int, ...], object]] = []
+        self.steps: list[tuple[tuple[int, ...], tuple[int, ...], object]] = []  # (pop order, argument order, step)
         labels = list(ops)
         fresh = False
         self.flops = 0
         self.largest_intermediate = 0
         for contraction in self.path:
-            idx = sorted(contraction, reverse=True)
-            taken = [labels.pop(i) for i in idx]
+            idx = sorted(contraction, reverse=True)  # pop from the back so indices stay valid
+            taken = [labels.pop(i) for i in idx][::-1]
             keep = set(out).union(*labels) if labels else set(out)
+            order = None
+            if len(taken) == 2 and not labels:
+                # last step: pick the operand order whose result is already in output order, so
+                # the result needs no final transpose (a leaf's gradient then owns C-ordered memory)
+                want = tuple(x for x in out if x in set(taken[0]) | set(taken[1]))
+                if _Pair(taken[0], taken[1], keep, size).labels != want and _Pair(taken[1], taken[0], keep, size).labels == want:
+                    taken = taken[::-1]
+                    order = (0, 1)
+            if order is None:
+                order = tuple(range(len(taken)))[::-1]
             if len(taken) == 1:
                 step = _Unary(taken[0], keep)
                 fresh |= step.fresh
@@ -139,7 +151,7 @@ class Plan:
                 fresh = True
                 self.flops += sum(s.flops for s in sub)
             self.largest_intermediate = max(self.largest_intermediate, prod(size[x] for x in step.labels))
-            self.steps.append((tuple(idx), step))
+            self.steps.append((tuple(idx), order, step))
             labels.append(step.labels)
         (final,) = labels
         # bring the result into output order; output labels no operand has are broadcast
@@ -154,9 +166,9 @@ class Plan:
 
     def __call__(self, xp, arrays):
         ops = list(arrays)
-        for idx, step in self.steps:
-            taken = [ops.pop(i) for i in idx]
-            ops.append(step(xp, *taken))
+        for idx, order, step in self.steps:
+            popped = [ops.pop(i) for i in idx]
+            ops.append(step(xp, *[popped[j] for j in order]))
         (r,) = ops
         if self.perm is not None:
             r = r.transpose(self.perm)
@@ -170,7 +182,7 @@ class Plan:
 
     def describe(self) -> str:
         lines = [f"einsum {self.canon.eq!r} (canonical {self.canon.key!r}) on shapes {list(self.shapes)}"]
-        for idx, step in self.steps:
+        for idx, _, step in self.steps:
             kinds = [s.kind for s in step.parts] if isinstance(step, _Chain) else [getattr(step, "kind", "reduce")]
             lines.append(f"  contract operands {tuple(sorted(idx))}: {'+'.join(kinds)}")
         lines.append(f"  flops: {self.flops:,}  largest intermediate: {self.largest_intermediate:,} elements")
