@@ -147,6 +147,10 @@ class Tensor:
             if not self._rg:
                 raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
             return
+        if not self._retains_grad:
+            from .autograd.graph import register_retain_grad
+
+            register_retain_grad(self)
         self._retains_grad = True
 
     @property
