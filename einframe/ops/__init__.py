@@ -3,7 +3,7 @@
 Kinds: Contract (every multilinear op), Pointwise, Reduce, View, Gather, ScatterAdd, Pad, Cat.
 """
 
-from . import contract, pointwise, view  # noqa: F401  (importing registers the primitives)
+from . import contract, pointwise, view, window  # noqa: F401  (importing registers the primitives)
 from .core import PRIMITIVES, AccumulateGrad, Node
 
 __all__ = ["PRIMITIVES", "Node", "AccumulateGrad"]

@@ -1,0 +1,75 @@
+"""Window / Fold primitives: values against numpy, first and second order gradients, jvp == vjp adjoint."""
+
+import numpy as np
+import pytest
+
+import einframe as ef
+import einframe.autograd.forward_ad as fwAD
+from einframe.ops.window import Fold, Window
+
+# (name, input shape, primitive factory)
+SAMPLES = [
+    ("Window1d", (2, 3, 7), lambda: Window((3,), (2,), (1,))),
+    ("Window2d-dilated", (2, 2, 7, 6), lambda: Window((3, 2), (2, 1), (1, 2))),
+    ("Window3d", (1, 2, 4, 4, 5), lambda: Window((2, 2, 3), (1, 2, 1), (1, 1, 1))),
+    ("Fold1d", (2, 3, 3, 3), lambda: Fold((7,), (3,), (2,), (1,))),
+    ("Fold2d-overlap", (2, 3, 3, 4, 2, 2), lambda: Fold((7, 6), (2, 2), (2, 1), (1, 2))),
+    ("Fold2d-disjoint", (2, 3, 3, 4, 2, 2), lambda: Fold((6, 9), (2, 2), (2, 2), (1, 1))),
+    ("Fold2d-remainder", (1, 2, 2, 2, 3, 3), lambda: Fold((7, 8), (3, 3), (2, 2), (1, 1))),
+]
+
+
+def _rand(shape):
+    return ef.randn(*shape, dtype=ef.float64, requires_grad=True)
+
+
+@pytest.mark.parametrize("name,shape,make", SAMPLES, ids=[s[0] for s in SAMPLES])
+def test_gradcheck(name, shape, make):
+    x = _rand(shape)
+    assert ef.autograd.gradcheck(lambda a: make()(a), (x,))
+    assert ef.autograd.gradgradcheck(lambda a: make()(a), (x,))
+
+
+@pytest.mark.parametrize("name,shape,make", SAMPLES, ids=[s[0] for s in SAMPLES])
+def test_jvp_matches_vjp(name, shape, make):
+    """<J t, u> from forward mode equals <t, J^T u> from reverse mode."""
+    x = _rand(shape)
+    t = ef.randn(*shape, dtype=ef.float64)
+    with fwAD.dual_level():
+        y = make()(fwAD.make_dual(x, t))
+        jt = fwAD.unpack_dual(y).tangent
+    u = ef.randn(*y.shape, dtype=ef.float64)
+    (vj,) = ef.autograd.grad((make()(x) * u).sum(), (x,))
+    assert np.allclose((jt * u).sum().item(), (vj * t).sum().item())
+
+
+def test_every_new_primitive_has_a_sample():
+    covered = {type(make()).__name__ for _, _, make in SAMPLES}
+    assert {"Window", "Fold"} <= covered
+    assert ef.PRIMITIVES["Window"].kind == "Window" and ef.PRIMITIVES["Fold"].kind == "Fold"
+
+
+def test_window_values_and_view():
+    x = ef.arange(2 * 6 * 5.0).reshape(2, 6, 5)
+    w = Window((2, 3), (2, 1), (2, 1))(x)
+    ref = np.lib.stride_tricks.sliding_window_view(x.numpy(), (3, 3), axis=(1, 2))[:, ::2, :, ::2, :]
+    assert w.shape == (2, 2, 3, 2, 3)
+    assert np.array_equal(w.numpy(), ref)
+    assert np.shares_memory(w.numpy(), x.numpy())  # zero-copy
+
+
+def test_fold_values():
+    g = np.random.default_rng(0).normal(size=(2, 3, 2, 2))
+    out = Fold((5,), (2,), (2,), (2,))(ef.tensor(g)).numpy()
+    ref = np.zeros((2, 5))
+    for o in range(3):
+        for k in range(2):
+            ref[:, o * 2 + k * 2] += g[:, o, k]
+    assert np.allclose(out, ref)
+
+
+def test_errors_are_clear():
+    with pytest.raises(ValueError, match="does not fit"):
+        Window((5,), (1,), (1,))(ef.zeros(3))
+    with pytest.raises(ValueError, match="overrun"):
+        Fold((3,), (2,), (2,), (1,))(ef.zeros(3, 2))
