@@ -42,8 +42,8 @@ class Tensor:
     >>> y = (x @ x).sum()
     >>> y.backward()
     >>> x.grad
-    tensor([[7., 11.],
-            [9., 13.]])
+    tensor([[ 7., 11.],
+            [ 9., 13.]])
     """
 
     __slots__ = ("_data", "_device", "_rg", "grad", "grad_fn", "_vc", "__dict__", "__weakref__")
