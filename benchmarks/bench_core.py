@@ -46,7 +46,9 @@ def mlp_workload(n, d_in, h, d_out, lr=1e-6):
     w1 = (rng.standard_normal((d_in, h)) * 0.01).astype(np.float32)
     w2 = (rng.standard_normal((h, d_out)) * 0.01).astype(np.float32)
 
-    def numpy_step(s={"w1": w1.copy(), "w2": w2.copy()}):
+    s = {"w1": w1.copy(), "w2": w2.copy()}
+
+    def numpy_step():
         h_ = x @ s["w1"]
         r = np.maximum(h_, 0)
         p = r @ s["w2"]
@@ -98,7 +100,9 @@ def large_mlp_workload():
     ws = [(rng.standard_normal((o, i)) / np.sqrt(i)).astype(np.float32) for i, o in zip(dims[:-1], dims[1:])]
     lr = 1e-4
 
-    def numpy_step(ws=[w.copy() for w in ws]):
+    np_ws = [w.copy() for w in ws]
+
+    def numpy_step(ws=np_ws):  # noqa: B006 - the weights are the step's state
         acts, pre = [x], []
         a = x
         for k, w in enumerate(ws):
