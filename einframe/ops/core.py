@@ -61,6 +61,7 @@ class Node:
     _pre_hooks = None
     _hooks = None
     _stack = None
+    _shape = None  # shape of the output, set when the node is recorded
 
     # ---- forward -------------------------------------------------------------------------------
     def __call__(self, *inputs) -> Tensor:
@@ -88,6 +89,8 @@ class Node:
         out = Tensor._wrap(data, dev)
         if self.is_view:
             out._vc = inputs[0]._vc
+        if data.dtype.kind not in "fc":  # integer and bool results are never differentiable (as PyTorch)
+            return out
         if record and STATE.grad_enabled:
             self._record(inputs, out)
         if STATE.fwd_level:
@@ -121,6 +124,7 @@ class Node:
                 self._packed = True
         if STATE.anomaly:
             self._stack = traceback.format_stack()[:-3]
+        self._shape = out._data.shape  # for autograd.explain
         out._rg = True
         out.grad_fn = self
 
