@@ -1132,36 +1132,64 @@ def _inplace(x: Tensor, make, *others, direct=None) -> Tensor:
         _check_leaf(x)
         _rebase(x, make(x))
         return x
-    if direct is not None:
-        direct(x._data)
-    else:
-        r = make(x)
-        if r._data.dtype.kind == "f" and x._data.dtype.kind in "biu":
-            raise RuntimeError(f"result type {r.dtype.name} can't be cast to the desired output type {x.dtype.name}")
-        if r._device is not x._device:
-            raise RuntimeError(f"in-place operation: expected {x._device}, got {r._device}")
-        try:
+    try:
+        if direct is not None:
+            direct(x._data)
+        else:
+            r = make(x)
+            if r._data.dtype.kind == "f" and x._data.dtype.kind in "biu":
+                raise RuntimeError(f"result type {r.dtype.name} can't be cast to the desired output type {x.dtype.name}")
+            if r._device is not x._device:
+                raise RuntimeError(f"in-place operation: expected {x._device}, got {r._device}")
             x._data[...] = r._data
-        except ValueError as e:
-            raise RuntimeError(f"in-place operation on a tensor whose memory cannot be written ({e}); clone() it first") from e
+    except ValueError as e:
+        raise RuntimeError(
+            f"in-place operation on a tensor of shape {tuple(x.shape)} failed ({e}): the result must broadcast to "
+            f"the tensor's shape and its memory must be writable (expand()ed tensors are not; clone() them first)"
+        ) from e
     x._vc[0] += 1
     return x
 
 
+def _ufunc_(name: str, x: Tensor, other, alpha=1):
+    """Outside the graph, ``x <op>= other`` runs as one in-place ufunc (no temporary, no copy)."""
+    if isinstance(other, Tensor):
+        if other._device is not x._device:
+            raise RuntimeError(f"in-place {name}: expected all tensors on {x._device}, but found {other._device}")
+        if other._data.dtype.kind == "f" and x._data.dtype.kind != "f":
+            return None  # let the generic path raise PyTorch's casting error
+        o = other._data
+    elif isinstance(other, _numbers):
+        if isinstance(other, float) and x._data.dtype.kind != "f":
+            return None
+        o = other
+    else:
+        return None
+    if alpha != 1:
+        o = o * alpha
+    fn = getattr(x._device.xp, name)
+
+    def direct(a):
+        fn(a, o, out=a, casting="unsafe")
+
+    return direct
+
+
 def add_(x: Tensor, other, *, alpha=1) -> Tensor:
-    return _inplace(x, lambda s: add(s, other, alpha=alpha), other)
+    return _inplace(x, lambda s: add(s, other, alpha=alpha), other, direct=_ufunc_("add", x, other, alpha))
 
 
 def sub_(x: Tensor, other, *, alpha=1) -> Tensor:
-    return _inplace(x, lambda s: sub(s, other, alpha=alpha), other)
+    return _inplace(x, lambda s: sub(s, other, alpha=alpha), other, direct=_ufunc_("subtract", x, other, alpha))
 
 
 def mul_(x: Tensor, other) -> Tensor:
-    return _inplace(x, lambda s: mul(s, other), other)
+    return _inplace(x, lambda s: mul(s, other), other, direct=_ufunc_("multiply", x, other))
 
 
 def div_(x: Tensor, other) -> Tensor:
-    return _inplace(x, lambda s: div(s, other), other)
+    direct = _ufunc_("true_divide", x, other) if x._data.dtype.kind == "f" else None
+    return _inplace(x, lambda s: div(s, other), other, direct=direct)
 
 
 def pow_(x: Tensor, exponent) -> Tensor:

@@ -173,7 +173,8 @@ class Relu(Unary):
         return xp.maximum(x, 0)
 
     def df(self, x, out):
-        return out > 0
+        # a constant 0/1 mask (piecewise constant: its own derivative is zero)
+        return Tensor._wrap(out._data > 0, out._device)
 
 
 @primitive("Pointwise")
@@ -299,7 +300,11 @@ class Pow(Binary):
 
     def da(self, a, b, out):
         if isinstance(b, (int, float)):
-            return b * a ** (b - 1) if b != 0 else a * 0
+            if b == 0:
+                return a * 0
+            if b == 1:
+                return 1
+            return a * 2 if b == 2 else b * a ** (b - 1)
         return b * a ** (b - 1)
 
     def db(self, a, b, out):
