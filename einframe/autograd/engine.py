@@ -108,6 +108,7 @@ def run_backward(
     results: list = [None] * (len(inputs) if inputs is not None else 0)
 
     handed_out: set[int] = {id(g._data) for g in grad_outputs}
+    anomaly = STATE.anomaly
     prev = STATE.grad_enabled
     STATE.grad_enabled = create_graph
     try:
@@ -117,7 +118,7 @@ def run_backward(
                 continue
             if needed is not None and node not in needed:
                 continue
-            if isinstance(node, AccumulateGrad):
+            if node.__class__ is AccumulateGrad:
                 t = node.variable
                 g = grads[0]
                 if t._hooks:
@@ -125,36 +126,44 @@ def run_backward(
                         r = hook(g)
                         if r is not None:
                             g = r
-                key = (node, 0)
-                if key in capture:
-                    results[capture[key]] = g
-                    if accumulate:
-                        _accumulate(t, g, create_graph, handed_out)
-                elif accumulate and inputs is None:
+                if capture:
+                    key = (node, 0)
+                    if key in capture:
+                        results[capture[key]] = g
+                        if accumulate:
+                            _accumulate(t, g, create_graph, handed_out)
+                elif accumulate:
                     _accumulate(t, g, create_graph, handed_out)
                 continue
-            grads = _pre_hooks(node, grads, create_graph)
-            for nr, g in enumerate(grads):
-                key = (node, nr)
-                if key in capture:
-                    results[capture[key]] = g
-            if needed is not None and not any(e is not None and e[0] in needed for e in node._edges):
-                continue
+            if node._tensor_hooks or node._pre_hooks or node._retained:
+                grads = _pre_hooks(node, grads, create_graph)
+            if capture:
+                for nr, g in enumerate(grads):
+                    key = (node, nr)
+                    if key in capture:
+                        results[capture[key]] = g
+                if not any(e is not None and e[0] in needed for e in node._edges):
+                    continue
+            edges = node._edges
             gin = node.apply_backward(grads)
-            if len(gin) != len(node._edges):
+            if len(gin) != len(edges):
                 raise RuntimeError(
-                    f"function {node.name()} returned an incorrect number of gradients (expected {len(node._edges)}, got {len(gin)})"
+                    f"function {node.name()} returned an incorrect number of gradients (expected {len(edges)}, got {len(gin)})"
                 )
-            if STATE.anomaly:
+            if anomaly:
                 _check_anomaly(node, gin)
             if node._hooks:
                 for hook in list(node._hooks.values()):
                     r = hook(gin, grads)
                     if r is not None:
                         gin = tuple(r)
-            for e, g in zip(node._edges, gin):
+            for e, g in zip(edges, gin):
                 if e is not None and g is not None:
-                    _add(buffers, e[0], e[1], g)
+                    buf = buffers.get(e[0])
+                    if buf is None:
+                        buf = buffers[e[0]] = [None] * e[0]._n_outputs
+                    nr = e[1]
+                    buf[nr] = g if buf[nr] is None else buf[nr] + g
             if not retain_graph:
                 node.release()
     finally:
@@ -165,13 +174,12 @@ def run_backward(
 def _add(buffers, node, nr, g) -> None:
     buf = buffers.get(node)
     if buf is None:
-        buf = buffers[node] = [None] * getattr(node, "_n_outputs", 1)
+        buf = buffers[node] = [None] * node._n_outputs
     buf[nr] = g if buf[nr] is None else buf[nr] + g
 
 
 def _pre_hooks(node: Node, grads: list, create_graph: bool) -> list:
-    d = node.__dict__
-    th = d.get("_tensor_hooks")
+    th = node._tensor_hooks
     if th:
         grads = list(grads)
         for nr, hooks in th.items():
@@ -185,7 +193,7 @@ def _pre_hooks(node: Node, grads: list, create_graph: bool) -> list:
             r = hook(tuple(grads))
             if r is not None:
                 grads = list(r)
-    retained = d.get("_retained")
+    retained = node._retained
     if retained:
         for nr, ref in retained.items():
             t = ref()

@@ -25,7 +25,7 @@ def _letters(labels) -> dict[int, str]:
 class _Unary:
     """Take diagonals of repeated labels, then sum the labels nobody needs later."""
 
-    __slots__ = ("diag_eq", "sum_axes", "labels", "fresh")
+    __slots__ = ("diag_eq", "sum_axes", "labels", "fresh", "active")
 
     def __init__(self, labels: tuple[int, ...], keep: set[int]):
         uniq = tuple(dict.fromkeys(labels))
@@ -36,6 +36,7 @@ class _Unary:
         self.sum_axes = tuple(i for i, x in enumerate(uniq) if x not in keep)
         self.labels = tuple(x for x in uniq if x in keep)
         self.fresh = bool(self.sum_axes)
+        self.active = self.diag_eq is not None or bool(self.sum_axes)
 
     def __call__(self, xp, a):
         if self.diag_eq is not None:
@@ -83,8 +84,10 @@ class _Pair:
             self.perm_b = None
 
     def __call__(self, xp, a, b):
-        a = self.pa(xp, a)
-        b = self.pb(xp, b)
+        if self.pa.active:
+            a = self.pa(xp, a)
+        if self.pb.active:
+            b = self.pb(xp, b)
         if self.perm_a is not None:
             a = a.transpose(self.perm_a)
         if self.perm_b is not None:
@@ -163,13 +166,19 @@ class Plan:
         if len(present) != len(out):
             self.expand = (tuple(size[x] if x in final else 1 for x in out), canon.out_shape)
         self.copy = not fresh and self.expand is None and not canon.is_permutation
+        self.single = None
+        if len(self.steps) == 1 and self.steps[0][1] == tuple(range(len(ops)))[::-1] and not isinstance(self.steps[0][2], _Chain):
+            self.single = self.steps[0][2]
 
     def __call__(self, xp, arrays):
-        ops = list(arrays)
-        for idx, order, step in self.steps:
-            popped = [ops.pop(i) for i in idx]
-            ops.append(step(xp, *[popped[j] for j in order]))
-        (r,) = ops
+        if self.single is not None:  # one step in operand order: no bookkeeping
+            r = self.single(xp, *arrays)
+        else:
+            ops = list(arrays)
+            for idx, order, step in self.steps:
+                popped = [ops.pop(i) for i in idx]
+                ops.append(step(xp, *[popped[j] for j in order]))
+            (r,) = ops
         if self.perm is not None:
             r = r.transpose(self.perm)
         if self.expand is not None:

@@ -60,6 +60,9 @@ class Node:
     _seq = -1
     _pre_hooks = None
     _hooks = None
+    _tensor_hooks = None  # {output_nr: {id: hook}}: Tensor.register_hook on this node's outputs
+    _retained = None  # {output_nr: weakref to tensor}: retain_grad()
+    _n_outputs = 1
     _stack = None
     _shape = None  # shape of the output, set when the node is recorded
 
