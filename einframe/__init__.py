@@ -39,7 +39,7 @@ from .random import get_rng_state, initial_seed, manual_seed, seed, set_rng_stat
 half, float, double = float16, float32, float64  # noqa: A001
 short, int, long = int16, int32, int64  # noqa: A001
 
-from . import autograd  # noqa: E402
+from . import autograd, func  # noqa: E402
 from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled  # noqa: E402
 from .ops import PRIMITIVES  # noqa: E402
 
@@ -65,5 +65,5 @@ __all__ = [
     "int32", "int64", "uint8", "bool", "half", "float", "double", "short", "int", "long", "get_default_dtype",
     "set_default_dtype", "manual_seed", "seed", "initial_seed", "get_rng_state", "set_rng_state", "autograd",
     "no_grad", "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled", "einsum_plan",
-    "plan_cache", "EinsumError", "PRIMITIVES",
+    "plan_cache", "EinsumError", "PRIMITIVES", "func",
 ]  # fmt: skip

@@ -101,7 +101,13 @@ class Node:
             if any(t is not None for t in ts):
                 from ..autograd.forward_ad import _attach
 
-                _attach(out, self.jvp(ts, inputs, out))
+                # the rule's own ops (cos for sin's jvp, ...) carry no tangents: one level of forward mode
+                STATE.fwd_level, level = 0, STATE.fwd_level
+                try:
+                    tangent = self.jvp(ts, inputs, out)
+                finally:
+                    STATE.fwd_level = level
+                _attach(out, tangent)
         return out
 
     def _record(self, inputs, out: Tensor) -> None:
