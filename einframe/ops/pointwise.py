@@ -315,12 +315,13 @@ class Pow(Binary):
 
 
 def _pick(a, b, out: Tensor, op: str) -> Tensor:
-    """Constant weights: 1 where ``a`` wins over ``b``, 1/2 on ties, else 0 (in the output dtype)."""
-    xp = out._device.xp
+    """Constant weights: 1 where ``a`` wins over ``b``, 1/2 on ties, else 0 (in the inputs' dtype)."""
+    ref = a if isinstance(a, Tensor) else b  # ``out`` is not saved by Maximum/Minimum (None in the vjp)
+    xp = ref._device.xp
     a = a._data if isinstance(a, Tensor) else a
     b = b._data if isinstance(b, Tensor) else b
-    w = xp.where(a == b, 0.5, getattr(xp, op)(a, b)).astype(out._data.dtype, copy=False)
-    return Tensor._wrap(w, out._device)
+    w = xp.where(a == b, 0.5, getattr(xp, op)(a, b)).astype(ref._data.dtype, copy=False)
+    return Tensor._wrap(w, ref._device)
 
 
 @primitive("Pointwise")
