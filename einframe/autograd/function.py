@@ -482,12 +482,17 @@ def once_differentiable(fn):
             outputs = fn(ctx, *args)
         if not STATE.grad_enabled:
             return outputs
-        if not any(isinstance(a, Tensor) and a._rg for a in args):
+        try:  # what the results depend on: the incoming gradients and the saved tensors
+            saved = tuple(ctx.saved_tensors)
+        except RuntimeError:
+            saved = ()
+        deps = [a for a in (*args, *saved) if isinstance(a, Tensor) and a._rg]
+        if not deps:
             return outputs
         tup = outputs if isinstance(outputs, tuple) else (outputs,)
         idx = [i for i, o in enumerate(tup) if isinstance(o, Tensor)]
         msg = f"trying to differentiate twice a function that was marked with @once_differentiable ({fn.__qualname__})"
-        wrapped = _DelayedError.apply(msg, *(tup[i] for i in idx), *(a for a in args if isinstance(a, Tensor) and a._rg))
+        wrapped = _DelayedError.apply(msg, *(tup[i] for i in idx), *deps)
         res = list(tup)
         for k, i in enumerate(idx):
             res[i] = wrapped[k]
