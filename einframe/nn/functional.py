@@ -103,3 +103,1344 @@ def _legacy_reduction(size_average, reduce) -> str:
     if not reduce:
         return "none"
     return "mean" if size_average else "sum"
+
+
+# ================================================================================================
+# Layers, pooling, normalisation, attention, padding/resampling and losses.
+#
+# Every FLOP-heavy op is one Contract (einsum) over a view; the equation of each is in its
+# docstring and in docs/layers.md. Nothing below has derivative code: gradients (any order) and
+# forward-mode tangents come from the primitives (Window/Fold, Contract, Pointwise, Gather, ...).
+# ================================================================================================
+
+import math as _math  # noqa: E402
+import numbers as _numbers  # noqa: E402
+from itertools import product as _product  # noqa: E402
+
+import numpy as _np  # noqa: E402
+
+from .. import _functions as _ef  # noqa: E402
+from ..ops import contract as _cm  # noqa: E402
+from ..ops import view as _vw  # noqa: E402
+from ..ops.window import Fold as _Fold  # noqa: E402
+from ..ops.window import Window as _Window  # noqa: E402
+from ..ops.window import window_out_size as _wout  # noqa: E402
+from ..random import generator as _generator  # noqa: E402
+
+_SP = {1: "w", 2: "hw", 3: "dhw"}  # spatial output labels
+_KL = {1: "l", 2: "kl", 3: "jkl"}  # kernel-tap labels
+_DIMS = {1: "(N, C, L)", 2: "(N, C, H, W)", 3: "(N, C, D, H, W)"}
+
+
+def _contract(eq: str, *ts: Tensor) -> Tensor:
+    return _cm.contract(eq, *ts)
+
+
+def _ntuple(v, n: int, what: str, fn: str) -> tuple[int, ...]:
+    if isinstance(v, _numbers.Integral):
+        return (int(v),) * n
+    v = tuple(int(a) for a in v)
+    if len(v) == 1:
+        return v * n
+    if len(v) != n:
+        raise ValueError(f"{fn}: expected {what} as an int or a tuple of {n} ints, got {v}")
+    return v
+
+
+def _const(arr, like: Tensor) -> Tensor:
+    """A constant (no-grad) tensor on ``like``'s device."""
+    xp = like._device.xp
+    return Tensor._wrap(xp.asarray(arr), like._device)
+
+
+def _batched(input: Tensor, n: int, fn: str) -> tuple[Tensor, bool]:
+    """Accept ``(C, *S)`` (unbatched) or ``(N, C, *S)``; returns the batched tensor and whether it was."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{fn}: expected input to be a Tensor, got {type(input).__name__}")
+    nd = input.dim()
+    if nd == n + 2:
+        return input, True
+    if nd == n + 1:
+        return input.unsqueeze(0), False
+    raise RuntimeError(f"{fn}: expected input with {n + 2} dimensions {_DIMS[n]} or {n + 1} (unbatched), got {nd}")
+
+
+def _pad_spatial(x: Tensor, pads, value: float = 0.0) -> Tensor:
+    """Pad the trailing len(pads) dims by ((before, after), ...)."""
+    if all(a == 0 and b == 0 for a, b in pads):
+        return x
+    lead = ((0, 0),) * (x.dim() - len(pads))
+    return _vw.Pad(lead + tuple(pads), value)(x)
+
+
+# ------------------------------------------------------------------------------------------------
+# convolution
+
+
+def _conv_padding(padding, k, s, d, n, fn):
+    if isinstance(padding, str):
+        if padding == "valid":
+            return ((0, 0),) * n
+        if padding == "same":
+            if any(v != 1 for v in s):
+                raise ValueError(
+                    f"{fn}: padding='same' is not supported for strided convolutions (stride={s}); use an explicit padding"
+                )
+            pads = []
+            for kk, dd in zip(k, d):
+                total = dd * (kk - 1)
+                pads.append((total // 2, total - total // 2))
+            return tuple(pads)
+        raise ValueError(f"{fn}: invalid padding string {padding!r}, expected 'same' or 'valid'")
+    p = _ntuple(padding, n, "padding", fn)
+    if min(p) < 0:
+        raise RuntimeError(f"{fn}: negative padding is not supported, got {p}")
+    return tuple((a, a) for a in p)
+
+
+def _convnd(input, weight, bias, stride, padding, dilation, groups, n: int, fn: str) -> Tensor:
+    x, batched = _batched(input, n, fn)
+    if weight.dim() != n + 2:
+        raise RuntimeError(
+            f"{fn}: expected weight with {n + 2} dimensions (out_channels, in_channels/groups, *kernel), got {weight.dim()}"
+        )
+    B, C = x.shape[0], x.shape[1]
+    oc, cg = weight.shape[0], weight.shape[1]
+    k = tuple(weight.shape[2:])
+    if groups < 1 or C % groups or oc % groups:
+        raise RuntimeError(f"{fn}: in_channels ({C}) and out_channels ({oc}) must both be divisible by groups ({groups})")
+    if cg * groups != C:
+        raise RuntimeError(
+            f"{fn}: expected input with {cg * groups} channels (weight {tuple(weight.shape)} x groups={groups}), got {C}; "
+            f"check in_channels of the layer against the input"
+        )
+    s = _ntuple(stride, n, "stride", fn)
+    d = _ntuple(dilation, n, "dilation", fn)
+    pads = _conv_padding(padding, k, s, d, n, fn)
+    x = _pad_spatial(x, pads)
+    for size, kk, dd in zip(x.shape[2:], k, d):
+        if size < dd * (kk - 1) + 1:
+            raise RuntimeError(
+                f"{fn}: kernel size {k} (dilation {d}) is larger than the padded input {tuple(x.shape[2:])}; "
+                f"use more padding or a smaller kernel"
+            )
+    win = _Window(k, s, d)(x)  # (B, C, *O, *k), a view
+    O = tuple(win.shape[2 : 2 + n])  # noqa: E741
+    sp, kl = _SP[n], _KL[n]
+    if groups == 1:
+        y = _contract(f"bc{sp}{kl},oc{kl}->bo{sp}", win, weight)
+    else:
+        g = groups
+        xg = _vw.Reshape((B, g, C // g, *O, *k))(win)
+        wg = _vw.Reshape((g, oc // g, cg, *k))(weight)
+        y = _vw.Reshape((B, oc, *O))(_contract(f"bgc{sp}{kl},goc{kl}->bgo{sp}", xg, wg))
+    if bias is not None:
+        y = y + _vw.Reshape((oc,) + (1,) * n)(bias)
+    return y if batched else y.squeeze(0)
+
+
+def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, dilation=1, groups: int = 1) -> Tensor:
+    """1-D convolution: ``Window`` + ``einsum('bcwl,ocl->bow')`` (grouped: ``'bgcwl,gocl->bgow'``).
+
+    >>> import einframe as ef, einframe.nn.functional as F
+    >>> F.conv1d(ef.ones(1, 1, 5), ef.ones(1, 1, 3), padding=1).tolist()
+    [[[2.0, 3.0, 3.0, 3.0, 2.0]]]
+    """
+    return _convnd(input, weight, bias, stride, padding, dilation, groups, 1, "conv1d")
+
+
+def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, dilation=1, groups: int = 1) -> Tensor:
+    """2-D convolution: ``Window`` + ``einsum('bchwkl,ockl->bohw')`` (grouped: ``'bgchwkl,gockl->bgohw'``).
+
+    ``padding`` is an int, a tuple, ``'same'`` or ``'valid'``; input (N, C, H, W) or (C, H, W).
+
+    >>> import einframe as ef, einframe.nn.functional as F
+    >>> F.conv2d(ef.ones(1, 1, 4, 4), ef.ones(2, 1, 3, 3)).shape
+    einframe.Size([1, 2, 2, 2])
+    """
+    return _convnd(input, weight, bias, stride, padding, dilation, groups, 2, "conv2d")
+
+
+def conv3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, dilation=1, groups: int = 1) -> Tensor:
+    """3-D convolution: ``Window`` + ``einsum('bcdhwjkl,ocjkl->bodhw')``.
+
+    >>> import einframe as ef, einframe.nn.functional as F
+    >>> F.conv3d(ef.ones(1, 2, 3, 3, 3), ef.ones(4, 2, 2, 2, 2)).shape
+    einframe.Size([1, 4, 2, 2, 2])
+    """
+    return _convnd(input, weight, bias, stride, padding, dilation, groups, 3, "conv3d")
+
+
+def _conv_transposend(input, weight, bias, stride, padding, output_padding, groups, dilation, n: int, fn: str) -> Tensor:
+    x, batched = _batched(input, n, fn)
+    if weight.dim() != n + 2:
+        raise RuntimeError(
+            f"{fn}: expected weight with {n + 2} dimensions (in_channels, out_channels/groups, *kernel), got {weight.dim()}"
+        )
+    B, C = x.shape[0], x.shape[1]
+    if weight.shape[0] != C:
+        raise RuntimeError(f"{fn}: expected input with {weight.shape[0]} channels (weight.shape[0]), got {C}")
+    if groups < 1 or C % groups:
+        raise RuntimeError(f"{fn}: in_channels ({C}) must be divisible by groups ({groups})")
+    og = weight.shape[1]
+    k = tuple(weight.shape[2:])
+    s = _ntuple(stride, n, "stride", fn)
+    d = _ntuple(dilation, n, "dilation", fn)
+    p = _ntuple(padding, n, "padding", fn)
+    op = _ntuple(output_padding, n, "output_padding", fn)
+    for a, ss, dd in zip(op, s, d):
+        if a >= max(ss, dd):
+            raise ValueError(f"{fn}: output_padding ({op}) must be smaller than either stride ({s}) or dilation ({d})")
+    S = tuple(x.shape[2:])
+    full = tuple((a - 1) * ss + dd * (kk - 1) + 1 + o for a, ss, dd, kk, o in zip(S, s, d, k, op))
+    sp = "xyz"[:n]
+    kl = _KL[n]
+    if groups == 1:
+        patches = _contract(f"bc{sp},co{kl}->bo{sp}{kl}", x, weight)
+    else:
+        g = groups
+        xg = _vw.Reshape((B, g, C // g, *S))(x)
+        wg = _vw.Reshape((g, C // g, og, *k))(weight)
+        patches = _vw.Reshape((B, g * og, *S, *k))(_contract(f"bgc{sp},gco{kl}->bgo{sp}{kl}", xg, wg))
+    y = _Fold(full, k, s, d)(patches)
+    if any(p):
+        out = tuple(f - 2 * a for f, a in zip(full, p))
+        if min(out) < 1:
+            raise RuntimeError(f"{fn}: padding {p} leaves no output (full size {full})")
+        y = _vw.Index((slice(None), slice(None)) + tuple(slice(a, a + o) for a, o in zip(p, out)))(y)
+    if bias is not None:
+        y = y + _vw.Reshape((og * groups,) + (1,) * n)(bias)
+    return y if batched else y.squeeze(0)
+
+
+def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups: int = 1, dilation=1) -> Tensor:
+    """Transposed 1-D convolution: ``einsum('bcx,col->boxl')`` (one weighted patch per input position) + ``Fold``.
+
+    >>> import einframe as ef, einframe.nn.functional as F
+    >>> F.conv_transpose1d(ef.ones(1, 1, 3), ef.ones(1, 1, 2), stride=2).tolist()
+    [[[1.0, 1.0, 1.0, 1.0, 1.0, 1.0]]]
+    """
+    return _conv_transposend(input, weight, bias, stride, padding, output_padding, groups, dilation, 1, "conv_transpose1d")
+
+
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups: int = 1, dilation=1) -> Tensor:
+    """Transposed 2-D convolution: ``einsum('bcxy,cokl->boxykl')`` + ``Fold`` (overlap-add) + crop ``padding``.
+
+    >>> import einframe as ef, einframe.nn.functional as F
+    >>> F.conv_transpose2d(ef.ones(1, 1, 2, 2), ef.ones(1, 3, 3, 3), stride=2).shape
+    einframe.Size([1, 3, 5, 5])
+    """
+    return _conv_transposend(input, weight, bias, stride, padding, output_padding, groups, dilation, 2, "conv_transpose2d")
+
+
+# ------------------------------------------------------------------------------------------------
+# pooling
+
+
+def _pool_geometry(S, k, s, p, d, ceil_mode, fn):
+    outs, extra = [], []
+    for size, kk, ss, pp, dd in zip(S, k, s, p, d):
+        if pp > kk // 2:
+            raise RuntimeError(f"{fn}: pad should be at most half of effective kernel size, but got pad={pp}, kernel_size={kk}")
+        span = size + 2 * pp - dd * (kk - 1) - 1
+        if span < 0:
+            raise RuntimeError(f"{fn}: kernel {k} (dilation {d}) does not fit the padded input {tuple(S)}")
+        o = (-(-span // ss) if ceil_mode else span // ss) + 1
+        if ceil_mode and (o - 1) * ss >= size + pp:
+            o -= 1
+        outs.append(o)
+        extra.append(max(0, (o - 1) * ss + dd * (kk - 1) + 1 - (size + 2 * pp)))
+    return tuple(outs), tuple(extra)
+
+
+def _pool_args(kernel_size, stride, padding, dilation, n, fn):
+    k = _ntuple(kernel_size, n, "kernel_size", fn)
+    s = (
+        k
+        if stride is None or (not isinstance(stride, _numbers.Integral) and len(stride) == 0)
+        else _ntuple(stride, n, "stride", fn)
+    )
+    return k, s, _ntuple(padding, n, "padding", fn), _ntuple(dilation, n, "dilation", fn)
+
+
+def _max_poolnd(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, n, fn):
+    x, batched = _batched(input, n, fn)
+    k, s, p, d = _pool_args(kernel_size, stride, padding, dilation, n, fn)
+    S = tuple(x.shape[2:])
+    O, extra = _pool_geometry(S, k, s, p, d, ceil_mode, fn)  # noqa: E741
+    fill = float(_np.finfo(x._data.dtype).min) if x._data.dtype.kind == "f" else 0
+    xpad = _pad_spatial(x, tuple((a, a + e) for a, e in zip(p, extra)), fill)
+    win = _Window(k, s, d, O)(xpad)  # (B, C, *O, *k)
+    xp = x._device.xp
+    raw = win._data.reshape(win.shape[: 2 + n] + (-1,))
+    arg = raw.argmax(axis=-1)  # first maximum, PyTorch's tie rule
+    onehot = arg[..., None] == xp.arange(raw.shape[-1])
+    mask = _const(onehot.reshape(win.shape).astype(x._data.dtype), x)
+    sp, kl = _SP[n], _KL[n]
+    y = _contract(f"bc{sp}{kl},bc{sp}{kl}->bc{sp}", win, mask)  # Reduce(max) as a first-argmax selection
+    if not batched:
+        y = y.squeeze(0)
+    if not return_indices:
+        return y
+    # flat index into the (unpadded) input's spatial dims
+    taps = _np.unravel_index(_np.asarray(arg.get() if hasattr(arg, "get") else arg), k)
+    flat = 0
+    for i in range(n):
+        o_shape = [1] * n
+        o_shape[i] = O[i]
+        pos = _np.arange(O[i]).reshape(o_shape) * s[i] - p[i] + taps[i] * d[i]
+        flat = flat * S[i] + pos
+    idx = _const(_np.asarray(flat, dtype=_np.int64), x)
+    return y, (idx if batched else idx.squeeze(0))
+
+
+def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False, return_indices: bool = False):
+    """1-D max pooling: ``Window`` + a first-argmax selection ``einsum('bcwl,bcwl->bcw')``.
+
+    >>> import einframe as ef, einframe.nn.functional as F
+    >>> F.max_pool1d(ef.tensor([[[1.0, 3.0, 2.0, 5.0]]]), 2).tolist()
+    [[[3.0, 5.0]]]
+    """
+    return _max_poolnd(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, 1, "max_pool1d")
+
+
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False, return_indices: bool = False):
+    """2-D max pooling: ``Window`` + a first-argmax selection ``einsum('bchwkl,bchwkl->bchw')``.
+
+    Ties go to the first maximum in the window (as PyTorch); ``return_indices`` gives flat indices
+    into each input plane.
+
+    >>> import einframe as ef, einframe.nn.functional as F
+    >>> F.max_pool2d(ef.arange(16.0).reshape(1, 1, 4, 4), 2).tolist()
+    [[[[5.0, 7.0], [13.0, 15.0]]]]
+    """
+    return _max_poolnd(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, 2, "max_pool2d")
+
+
+def _avg_poolnd(input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override, n, fn):
+    x, batched = _batched(input, n, fn)
+    k, s, p, d = _pool_args(kernel_size, stride, padding, 1, n, fn)
+    S = tuple(x.shape[2:])
+    O, extra = _pool_geometry(S, k, s, p, d, ceil_mode, fn)  # noqa: E741
+    xpad = _pad_spatial(x, tuple((a, a + e) for a, e in zip(p, extra)))
+    win = _Window(k, s, d, O)(xpad)
+    # the reciprocal divisor of each output position (PyTorch's rule, incl. ceil-mode overhang)
+    recip = _np.ones((), dtype=_np.float64)
+    for i in range(n):
+        start = _np.arange(O[i]) * s[i] - p[i]
+        end = _np.minimum(start + k[i], S[i] + p[i])
+        pool = end - start
+        cnt = _np.minimum(end, S[i]) - _np.maximum(start, 0)
+        recip = recip[..., None] * (1.0 / (pool if count_include_pad else cnt))
+    if divisor_override:
+        recip = _np.full(O, 1.0 / divisor_override)
+    r = _const(recip.astype(x._data.dtype), x)
+    sp, kl = _SP[n], _KL[n]
+    y = _contract(f"bc{sp}{kl},{sp}->bc{sp}", win, r)
+    return y if batched else y.squeeze(0)
+
+
+def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode: bool = False, count_include_pad: bool = True) -> Tensor:
+    """1-D average pooling: ``Window`` + ``einsum('bcwl,w->bcw', windows, 1/count)``.
+
+    >>> import einframe as ef, einframe.nn.functional as F
+    >>> F.avg_pool1d(ef.tensor([[[1.0, 3.0, 2.0, 6.0]]]), 2).tolist()
+    [[[2.0, 4.0]]]
+    """
+    return _avg_poolnd(input, kernel_size, stride, padding, ceil_mode, count_include_pad, None, 1, "avg_pool1d")
+
+
+def avg_pool2d(
+    input, kernel_size, stride=None, padding=0, ceil_mode: bool = False, count_include_pad: bool = True, divisor_override=None
+) -> Tensor:
+    """2-D average pooling: ``Window`` + ``einsum('bchwkl,hw->bchw', windows, 1/count)``.
+
+    >>> import einframe as ef, einframe.nn.functional as F
+    >>> F.avg_pool2d(ef.ones(1, 1, 3, 3), 2, padding=1, count_include_pad=False).tolist()
+    [[[[1.0, 1.0], [1.0, 1.0]]]]
+    """
+    return _avg_poolnd(input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override, 2, "avg_pool2d")
+
+
+def _adaptive_bins(size: int, out: int):
+    starts = [(i * size) // out for i in range(out)]
+    ends = [-(-((i + 1) * size) // out) for i in range(out)]
+    return starts, ends
+
+
+def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
+    """Adaptive average pooling as one contraction with two averaging matrices: ``einsum('bchw,ih,jw->bcij')``.
+
+    >>> import einframe as ef, einframe.nn.functional as F
+    >>> F.adaptive_avg_pool2d(ef.arange(16.0).reshape(1, 1, 4, 4), 1).tolist()
+    [[[[7.5]]]]
+    """
+    x, batched = _batched(input, 2, "adaptive_avg_pool2d")
+    H, W = x.shape[2], x.shape[3]
+    oh, ow = _ntuple_opt(output_size, (H, W))
+    mats = []
+    for size, out in ((H, oh), (W, ow)):
+        m = _np.zeros((out, size))
+        for i, (a, b) in enumerate(zip(*_adaptive_bins(size, out))):
+            m[i, a:b] = 1.0 / (b - a)
+        mats.append(_const(m.astype(x._data.dtype), x))
+    y = _contract("bchw,ih,jw->bcij", x, *mats)
+    return y if batched else y.squeeze(0)
+
+
+def _ntuple_opt(output_size, sizes):
+    if isinstance(output_size, _numbers.Integral):
+        output_size = (output_size,) * len(sizes)
+    return tuple(s if o is None else int(o) for o, s in zip(output_size, sizes))
+
+
+def adaptive_max_pool2d(input: Tensor, output_size, return_indices: bool = False):
+    """Adaptive max pooling: a gather of each bin's first maximum (a ``Window`` max-pool when the bins tile evenly).
+
+    >>> import einframe as ef, einframe.nn.functional as F
+    >>> F.adaptive_max_pool2d(ef.arange(16.0).reshape(1, 1, 4, 4), (1, 2)).tolist()
+    [[[[13.0, 15.0]]]]
+    """
+    x, batched = _batched(input, 2, "adaptive_max_pool2d")
+    B, C, H, W = x.shape
+    oh, ow = _ntuple_opt(output_size, (H, W))
+    if H % oh == 0 and W % ow == 0:
+        r = max_pool2d(x, (H // oh, W // ow), return_indices=return_indices)
+    else:
+        raw = x._data
+        xp = x._device.xp
+        hb, wb = _adaptive_bins(H, oh), _adaptive_bins(W, ow)
+        idx = xp.empty((B, C, oh, ow), dtype=_np.int64)
+        for i, j in _product(range(oh), range(ow)):
+            h0, h1, w0, w1 = hb[0][i], hb[1][i], wb[0][j], wb[1][j]
+            a = raw[:, :, h0:h1, w0:w1].reshape(B, C, -1).argmax(axis=-1)
+            idx[:, :, i, j] = (h0 + a // (w1 - w0)) * W + w0 + a % (w1 - w0)
+        idx_t = Tensor._wrap(idx, x._device)
+        vals = _ef.gather(x.reshape(B, C, H * W), 2, idx_t.reshape(B, C, oh * ow)).reshape(B, C, oh, ow)
+        r = (vals, idx_t) if return_indices else vals
+    if batched:
+        return r
+    return tuple(t.squeeze(0) for t in r) if return_indices else r.squeeze(0)
+
+
+# ------------------------------------------------------------------------------------------------
+# normalisation
+
+
+def batch_norm(
+    input: Tensor,
+    running_mean: Tensor | None,
+    running_var: Tensor | None,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    training: bool = False,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Batch normalisation over (N, *spatial) per channel; statistics are contractions.
+
+    Training: ``mu = einsum('bcl->c', x)/n``, ``var = einsum('bcl,bcl->c', xc, xc)/n`` (biased), and the
+    running stats are updated in place as PyTorch does: ``r = (1-m)·r + m·stat`` with the *unbiased*
+    variance (``n/(n-1)``). Eval: ``(x - running_mean) / sqrt(running_var + eps)``.
+
+    >>> import einframe as ef, einframe.nn.functional as F
+    >>> rm, rv = ef.zeros(2), ef.ones(2)
+    >>> y = F.batch_norm(ef.tensor([[1.0, 2.0], [3.0, 6.0]]), rm, rv, training=True)
+    >>> [round(v, 4) for v in rm.tolist()], [round(v, 4) for v in rv.tolist()]
+    ([0.2, 0.4], [1.1, 1.7])
+    """
+    if input.dim() < 2:
+        raise ValueError(f"batch_norm: expected input with at least 2 dimensions (N, C, ...), got {input.dim()}")
+    shape = input.shape
+    C = shape[1]
+    x = input.reshape(shape[0], C, -1)
+    bshape = (C, 1)
+    if training:
+        n = x.shape[0] * x.shape[2]
+        if n <= 1:
+            raise ValueError(f"Expected more than 1 value per channel when training, got input size {list(shape)}")
+        mean = _contract("bcl->c", x) * (1.0 / n)
+        xc = x - _vw.Reshape(bshape)(mean)
+        var = _contract("bcl,bcl->c", xc, xc) * (1.0 / n)
+        scale = _ef.rsqrt(var + eps)
+        if running_mean is not None or running_var is not None:
+            m = 0.0 if momentum is None else momentum
+            from ..autograd import no_grad
+
+            with no_grad():
+                if running_mean is not None:
+                    running_mean.mul_(1 - m).add_(mean.detach().to(running_mean.dtype) * m)
+                if running_var is not None:
+                    running_var.mul_(1 - m).add_(var.detach().to(running_var.dtype) * (m * n / (n - 1)))
+    else:
+        if running_mean is None or running_var is None:
+            raise RuntimeError("batch_norm: running_mean and running_var are required when training=False")
+        xc = x - _vw.Reshape(bshape)(running_mean.to(x.dtype))
+        scale = _ef.rsqrt(running_var.to(x.dtype) + eps)
+    if weight is not None:
+        scale = scale * weight
+    y = xc * _vw.Reshape(bshape)(scale)
+    if bias is not None:
+        y = y + _vw.Reshape(bshape)(bias)
+    return y.reshape(shape)
+
+
+def layer_norm(
+    input: Tensor, normalized_shape, weight: Tensor | None = None, bias: Tensor | None = None, eps: float = 1e-5
+) -> Tensor:
+    """Layer normalisation over the trailing ``normalized_shape`` dims: ``einsum('...d->...')/D`` statistics.
+
+    >>> import einframe as ef, einframe.nn.functional as F
+    >>> [round(v, 4) for v in F.layer_norm(ef.tensor([1.0, 2.0, 3.0]), (3,)).tolist()]
+    [-1.2247, 0.0, 1.2247]
+    """
+    ns = (int(normalized_shape),) if isinstance(normalized_shape, _numbers.Integral) else tuple(int(v) for v in normalized_shape)
+    shape = input.shape
+    if tuple(shape[len(shape) - len(ns) :]) != ns:
+        raise RuntimeError(f"layer_norm: expected input with shape [*, {', '.join(map(str, ns))}], got {list(shape)}")
+    D = _math.prod(ns)
+    x = input.reshape(*shape[: len(shape) - len(ns)], D)
+    mean = _contract("...d->...", x) * (1.0 / D)
+    xc = x - mean.unsqueeze(-1)
+    var = _contract("...d,...d->...", xc, xc) * (1.0 / D)
+    y = (xc * _ef.rsqrt(var + eps).unsqueeze(-1)).reshape(shape)
+    if weight is not None:
+        y = y * weight
+    if bias is not None:
+        y = y + bias
+    return y
+
+
+def group_norm(
+    input: Tensor, num_groups: int, weight: Tensor | None = None, bias: Tensor | None = None, eps: float = 1e-5
+) -> Tensor:
+    """Group normalisation: statistics per (sample, group) as ``einsum('bgl->bg')/n``, then a per-channel affine.
+
+    >>> import einframe as ef, einframe.nn.functional as F
+    >>> F.group_norm(ef.randn(2, 4, 3), 2).shape
+    einframe.Size([2, 4, 3])
+    """
+    shape = input.shape
+    if input.dim() < 2 or shape[1] % num_groups:
+        raise RuntimeError(
+            f"group_norm: expected input (N, C, *) with C divisible by num_groups={num_groups}, got shape {list(shape)}"
+        )
+    x = input.reshape(shape[0], num_groups, -1)
+    n = x.shape[2]
+    mean = _contract("bgl->bg", x) * (1.0 / n)
+    xc = x - mean.unsqueeze(-1)
+    var = _contract("bgl,bgl->bg", xc, xc) * (1.0 / n)
+    y = (xc * _ef.rsqrt(var + eps).unsqueeze(-1)).reshape(shape)
+    cshape = (shape[1],) + (1,) * (len(shape) - 2)
+    if weight is not None:
+        y = y * weight.reshape(cshape)
+    if bias is not None:
+        y = y + bias.reshape(cshape)
+    return y
+
+
+def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:
+    """``x / max(||x||_p, eps)`` along ``dim``.
+
+    >>> import einframe as ef, einframe.nn.functional as F
+    >>> F.normalize(ef.tensor([[3.0, 4.0]], dtype=ef.float64)).tolist()
+    [[0.6, 0.8]]
+    """
+    return input / _ef.norm(input, p, dim, keepdim=True).clamp(min=eps)
+
+
+# ------------------------------------------------------------------------------------------------
+# dropout
+
+
+def _check_p(p, fn):
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"{fn}: dropout probability has to be between 0 and 1, but got {p}")
+
+
+def _keep_mask(shape, p, like: Tensor) -> Tensor:
+    keep = _generator().random(shape) >= p
+    scale = 0.0 if p >= 1 else 1.0 / (1.0 - p)
+    return _const((keep * scale).astype(like._data.dtype), like)
+
+
+def _apply_inplace(input: Tensor, out: Tensor, inplace: bool) -> Tensor:
+    if inplace:
+        return input.copy_(out) if not input.requires_grad else out
+    return out
+
+
+def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Zero each element with probability ``p`` and scale the rest by ``1/(1-p)``; identity when not training.
+
+    Seeded by ``ef.manual_seed``.
+
+    >>> import einframe as ef, einframe.nn.functional as F
+    >>> F.dropout(ef.ones(4), 0.5, training=False).tolist()
+    [1.0, 1.0, 1.0, 1.0]
+    """
+    _check_p(p, "dropout")
+    if not training or p == 0:
+        return input
+    return _apply_inplace(input, input * _keep_mask(tuple(input.shape), p, input), inplace)
+
+
+def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Zero whole channels of (N, C, H, W) (or (C, H, W)) input with probability ``p``; identity when not training.
+
+    >>> import einframe as ef, einframe.nn.functional as F
+    >>> y = F.dropout2d(ef.ones(2, 8, 3, 3))
+    >>> sorted(set(y.flatten().tolist()))
+    [0.0, 2.0]
+    """
+    _check_p(p, "dropout2d")
+    if input.dim() not in (3, 4):
+        raise RuntimeError(f"dropout2d: expected input with 4 dimensions (N, C, H, W) or 3 (C, H, W), got {input.dim()}")
+    if not training or p == 0:
+        return input
+    shape = tuple(input.shape[:-2]) + (1, 1)
+    return _apply_inplace(input, input * _keep_mask(shape, p, input), inplace)
+
+
+# ------------------------------------------------------------------------------------------------
+# sparse
+
+
+def embedding(
+    input: Tensor, weight: Tensor, padding_idx: int | None = None, max_norm=None, norm_type: float = 2.0,
+    scale_grad_by_freq: bool = False, sparse: bool = False,
+) -> Tensor:  # fmt: skip
+    """Rows of ``weight`` picked by integer ``input``: a gather (adjoint: scatter-add), never a one-hot einsum.
+
+    Rows equal to ``padding_idx`` get no gradient.
+
+    >>> import einframe as ef, einframe.nn.functional as F
+    >>> F.embedding(ef.tensor([2, 0]), ef.arange(6.0).reshape(3, 2)).tolist()
+    [[4.0, 5.0], [0.0, 1.0]]
+    """
+    if not isinstance(input, Tensor):
+        input = _ef.tensor(input)
+    if input._data.dtype.kind not in "iu":
+        raise RuntimeError(f"embedding: expected an integer index tensor (Long/Int), got {input.dtype}")
+    n = weight.shape[0]
+    if input.numel() and (int(input._data.max()) >= n or int(input._data.min()) < 0):
+        raise IndexError(
+            f"embedding: index out of range: indices must be in [0, {n}), got [{int(input._data.min())}, {int(input._data.max())}]"
+        )
+    if max_norm is not None:
+        from ..autograd import no_grad
+
+        with no_grad():
+            rows = _np.unique(_np.asarray(input._data if not hasattr(input._data, "get") else input._data.get()))
+            r = _const(rows, weight)
+            sel = _ef.index_select(weight, 0, r)
+            norms = _ef.norm(sel, norm_type, 1, keepdim=True)
+            scale = _ef.where(norms > max_norm, max_norm / (norms + 1e-7), _ef.ones_like(norms))
+            weight._data[r._data] = (sel * scale)._data
+    out = _vw.Index((input._data,))(weight)
+    if padding_idx is not None:
+        if padding_idx < 0:
+            padding_idx += n
+        pad = _const((input._data == padding_idx)[..., None], weight)
+        out = _ef.where(pad, out.detach(), out)
+    return out
+
+
+def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
+    """Int64 one-hot encoding with a new last dim of ``num_classes`` (inferred as max+1 when -1).
+
+    >>> import einframe as ef, einframe.nn.functional as F
+    >>> F.one_hot(ef.tensor([0, 2]), 3).tolist()
+    [[1, 0, 0], [0, 0, 1]]
+    """
+    a = tensor._data
+    if a.dtype.kind not in "iu":
+        raise RuntimeError(f"one_hot is only applicable to index tensor of integer dtype, got {tensor.dtype}")
+    if num_classes == -1:
+        num_classes = int(a.max()) + 1 if a.size else 0
+    if a.size and (int(a.min()) < 0 or int(a.max()) >= num_classes):
+        raise RuntimeError(f"one_hot: class values must be in [0, {num_classes}), got [{int(a.min())}, {int(a.max())}]")
+    xp = tensor._device.xp
+    return Tensor._wrap((a[..., None] == xp.arange(num_classes)).astype(_np.int64), tensor._device)
+
+
+# ------------------------------------------------------------------------------------------------
+# activations
+
+
+def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+    """``x`` where ``x > 0``, else ``negative_slope * x``.
+
+    >>> import einframe as ef, einframe.nn.functional as F
+    >>> F.leaky_relu(ef.tensor([-2.0, 3.0]), 0.5).tolist()
+    [-1.0, 3.0]
+    """
+    return _apply_inplace(input, _ef.where(input > 0, input, input * negative_slope), inplace)
+
+
+def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """``x`` where ``x > 0``, else ``alpha * (exp(x) - 1)``.
+
+    >>> import einframe as ef, einframe.nn.functional as F
+    >>> [round(v, 4) for v in F.elu(ef.tensor([-1.0, 2.0])).tolist()]
+    [-0.6321, 2.0]
+    """
+    neg = _ef.expm1(input.clamp(max=0.0)) * alpha
+    return _apply_inplace(input, _ef.where(input > 0, input, neg), inplace)
+
+
+def gelu(input: Tensor, approximate: str = "none") -> Tensor:
+    """``x * Phi(x)`` (exact, via ``erf``) or its ``approximate='tanh'`` form.
+
+    >>> import einframe as ef, einframe.nn.functional as F
+    >>> round(F.gelu(ef.tensor(1.0)).item(), 4), round(F.gelu(ef.tensor(1.0), approximate="tanh").item(), 4)
+    (0.8413, 0.8412)
+    """
+    if approximate == "none":
+        return input * 0.5 * (1.0 + _ef.erf(input * (1.0 / _math.sqrt(2.0))))
+    if approximate == "tanh":
+        inner = (input + input * input * input * 0.044715) * _math.sqrt(2.0 / _math.pi)
+        return input * 0.5 * (1.0 + _ef.tanh(inner))
+    raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+
+
+def silu(input: Tensor, inplace: bool = False) -> Tensor:
+    """``x * sigmoid(x)`` (a.k.a. swish).
+
+    >>> import einframe as ef, einframe.nn.functional as F
+    >>> round(F.silu(ef.tensor(1.0)).item(), 4)
+    0.7311
+    """
+    return _apply_inplace(input, input * _ef.sigmoid(input), inplace)
+
+
+def _log_sigmoid(x: Tensor) -> Tensor:
+    # min(x, 0) - log1p(exp(-|x|)): overflow-free; at x = 0 the tie rules of minimum/abs give the exact slope 1/2
+    return _ef.minimum(x, _ef.zeros_like(x)) - _ef.log1p(_ef.exp(-_ef.abs(x)))
+
+
+def logsigmoid(input: Tensor) -> Tensor:
+    """``log(sigmoid(x))``, computed without overflow.
+
+    >>> import einframe as ef, einframe.nn.functional as F
+    >>> round(F.logsigmoid(ef.tensor(0.0)).item(), 4)
+    -0.6931
+    """
+    return _log_sigmoid(input)
+
+
+def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """``log(1 + exp(beta x)) / beta``, and ``x`` itself where ``beta x > threshold``.
+
+    >>> import einframe as ef, einframe.nn.functional as F
+    >>> round(F.softplus(ef.tensor(0.0)).item(), 4)
+    0.6931
+    """
+    bx = input * beta
+    soft = -_log_sigmoid(-bx) * (1.0 / beta)
+    return _ef.where(bx > threshold, input, soft)
+
+
+def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> Tensor:
+    """Clamp to ``[min_val, max_val]``; zero gradient at and beyond the bounds (as PyTorch).
+
+    >>> import einframe as ef, einframe.nn.functional as F
+    >>> F.hardtanh(ef.tensor([-2.0, 0.5, 3.0])).tolist()
+    [-1.0, 0.5, 1.0]
+    """
+    lo, hi = input <= min_val, input >= max_val
+    out = _ef.where(lo, _ef.full_like(input, min_val), _ef.where(hi, _ef.full_like(input, max_val), input))
+    return _apply_inplace(input, out, inplace)
+
+
+def relu6(input: Tensor, inplace: bool = False) -> Tensor:
+    """``hardtanh(x, 0, 6)``."""
+    return hardtanh(input, 0.0, 6.0, inplace)
+
+
+def _softmax_dim(ndim: int) -> int:
+    return 0 if ndim in (0, 1, 3) else 1
+
+
+def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
+    """Softmax along ``dim``.
+
+    >>> import einframe as ef, einframe.nn.functional as F
+    >>> F.softmax(ef.tensor([0.0, 0.0]), dim=0).tolist()
+    [0.5, 0.5]
+    """
+    return _ef.softmax(input, _softmax_dim(input.dim()) if dim is None else dim, dtype)
+
+
+def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
+    """Log-softmax along ``dim`` (``x - logsumexp(x)``).
+
+    >>> import einframe as ef, einframe.nn.functional as F
+    >>> [round(v, 4) for v in F.log_softmax(ef.tensor([0.0, 0.0]), dim=0).tolist()]
+    [-0.6931, -0.6931]
+    """
+    return _ef.log_softmax(input, _softmax_dim(input.dim()) if dim is None else dim, dtype)
+
+
+def sigmoid(input: Tensor) -> Tensor:
+    """Logistic sigmoid."""
+    return _ef.sigmoid(input)
+
+
+def tanh(input: Tensor) -> Tensor:
+    """Hyperbolic tangent."""
+    return _ef.tanh(input)
+
+
+# ------------------------------------------------------------------------------------------------
+# bilinear and attention
+
+
+def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """``y = x1ᵀ W x2 + b`` as one 3-operand contraction ``einsum('...i,oij,...j->...o')``.
+
+    >>> import einframe as ef, einframe.nn.functional as F
+    >>> F.bilinear(ef.ones(2, 3), ef.ones(2, 4), ef.ones(5, 3, 4)).shape
+    einframe.Size([2, 5])
+    """
+    y = _contract("...i,oij,...j->...o", input1, weight, input2)
+    return y + bias if bias is not None else y
+
+
+def _float_mask(mask: Tensor, like: Tensor, true_means_keep: bool) -> Tensor:
+    """A boolean mask as an additive float mask (0 / -inf); float masks pass through."""
+    if mask._data.dtype == _np.bool_:
+        blocked = ~mask._data if true_means_keep else mask._data
+        xp = like._device.xp
+        return Tensor._wrap(xp.where(blocked, -_np.inf, 0.0).astype(like._data.dtype), like._device)
+    return mask.to(like.dtype)
+
+
+def scaled_dot_product_attention(
+    query: Tensor, key: Tensor, value: Tensor, attn_mask: Tensor | None = None, dropout_p: float = 0.0,
+    is_causal: bool = False, scale: float | None = None, enable_gqa: bool = False,
+) -> Tensor:  # fmt: skip
+    """``softmax(einsum('...le,...se->...ls', q, k)·scale + mask) `` then ``einsum('...ls,...sv->...lv', p, v)``.
+
+    ``attn_mask``: boolean (True = may attend) or float (added); ``is_causal`` masks the upper triangle.
+
+    >>> import einframe as ef, einframe.nn.functional as F
+    >>> q = k = v = ef.ones(1, 2, 3, 4)
+    >>> F.scaled_dot_product_attention(q, k, v, is_causal=True).shape
+    einframe.Size([1, 2, 3, 4])
+    """
+    L, S = query.shape[-2], key.shape[-2]
+    sc = 1.0 / _math.sqrt(query.shape[-1]) if scale is None else scale
+    scores = _contract("...le,...se->...ls", query, key) * sc
+    if is_causal:
+        if attn_mask is not None:
+            raise RuntimeError("scaled_dot_product_attention: pass either attn_mask or is_causal=True, not both")
+        xp = query._device.xp
+        attn_mask = Tensor._wrap(xp.tril(xp.ones((L, S), dtype=bool)), query._device)
+    if attn_mask is not None:
+        scores = scores + _float_mask(attn_mask, scores, true_means_keep=True)
+    p = _ef.softmax(scores, -1)
+    if dropout_p > 0:
+        p = dropout(p, dropout_p, True)
+    return _contract("...ls,...sv->...lv", p, value)
+
+
+def multi_head_attention_forward(
+    query: Tensor, key: Tensor, value: Tensor, embed_dim_to_check: int, num_heads: int,
+    in_proj_weight: Tensor | None, in_proj_bias: Tensor | None, bias_k: Tensor | None, bias_v: Tensor | None,
+    add_zero_attn: bool, dropout_p: float, out_proj_weight: Tensor, out_proj_bias: Tensor | None,
+    training: bool = True, key_padding_mask: Tensor | None = None, need_weights: bool = True,
+    attn_mask: Tensor | None = None, use_separate_proj_weight: bool = False, q_proj_weight: Tensor | None = None,
+    k_proj_weight: Tensor | None = None, v_proj_weight: Tensor | None = None, static_k=None, static_v=None,
+    average_attn_weights: bool = True, is_causal: bool = False,
+) -> tuple[Tensor, Tensor | None]:  # fmt: skip
+    """PyTorch's multi-head attention on sequence-first inputs ``(L, N, E)`` (or unbatched ``(L, E)``).
+
+    The head split is folded into the equations: scores ``einsum('lnhd,snhd->nhls')``, output
+    ``einsum('nhls,snhd->lnhd')``; projections are ``einsum('lne,fe->lnf')``. Masks: ``attn_mask``
+    boolean True = *not* allowed (or float, added), ``key_padding_mask`` (N, S) True = ignore.
+    Returns ``(output, weights)``; weights are averaged over heads when ``average_attn_weights``.
+
+    >>> import einframe as ef, einframe.nn.functional as F
+    >>> x = ef.randn(3, 2, 4)
+    >>> out, w = F.multi_head_attention_forward(x, x, x, 4, 2, ef.randn(12, 4), ef.zeros(12), None, None,
+    ...                                          False, 0.0, ef.randn(4, 4), ef.zeros(4))
+    >>> out.shape, w.shape
+    (einframe.Size([3, 2, 4]), einframe.Size([2, 3, 3]))
+    """
+    if bias_k is not None or bias_v is not None or add_zero_attn or static_k is not None or static_v is not None:
+        raise NotImplementedError("multi_head_attention_forward: bias_k/bias_v/add_zero_attn/static_k/static_v are not supported")
+    batched = query.dim() == 3
+    if not batched:
+        query, key, value = query.unsqueeze(1), key.unsqueeze(1), value.unsqueeze(1)
+        if key_padding_mask is not None:
+            key_padding_mask = key_padding_mask.unsqueeze(0)
+    L, N, E = query.shape
+    S = key.shape[0]
+    if E != embed_dim_to_check:
+        raise RuntimeError(
+            f"multi_head_attention_forward: was expecting embedding dimension of {embed_dim_to_check}, but got {E}"
+        )
+    H = num_heads
+    if E % H:
+        raise RuntimeError(f"multi_head_attention_forward: embed_dim {E} not divisible by num_heads {H}")
+    D = E // H
+    if use_separate_proj_weight:
+        wq, wk, wv = q_proj_weight, k_proj_weight, v_proj_weight
+    else:
+        wq, wk, wv = in_proj_weight[:E], in_proj_weight[E : 2 * E], in_proj_weight[2 * E :]
+    bq = bk = bv = None
+    if in_proj_bias is not None:
+        bq, bk, bv = in_proj_bias[:E], in_proj_bias[E : 2 * E], in_proj_bias[2 * E :]
+
+    def proj(x, w, b):
+        y = _contract("lne,fe->lnf", x, w)
+        return y + b if b is not None else y
+
+    if query is key and key is value and not use_separate_proj_weight:  # self-attention: one packed projection
+        qkv = proj(query, in_proj_weight, in_proj_bias)
+        q, k, v = qkv[..., :E], qkv[..., E : 2 * E], qkv[..., 2 * E :]
+    else:
+        q, k, v = proj(query, wq, bq), proj(key, wk, bk), proj(value, wv, bv)
+    q = q.reshape(L, N, H, D)
+    k = k.reshape(S, N, H, D)
+    v = v.reshape(S, N, H, D)
+    scores = _contract("lnhd,snhd->nhls", q, k) * (1.0 / _math.sqrt(D))
+    if is_causal and attn_mask is None:
+        xp = query._device.xp
+        attn_mask = Tensor._wrap(~xp.tril(xp.ones((L, S), dtype=bool)), query._device)
+    if attn_mask is not None:
+        m = _float_mask(attn_mask, scores, true_means_keep=False)
+        if m.dim() == 3:
+            m = m.reshape(N, H, L, S)
+        scores = scores + m
+    if key_padding_mask is not None:
+        kpm = _float_mask(key_padding_mask, scores, true_means_keep=False)
+        scores = scores + kpm.reshape(N, 1, 1, S)
+    p = _ef.softmax(scores, -1)
+    pd = dropout(p, dropout_p, True) if (training and dropout_p > 0) else p
+    out = _contract("nhls,snhd->lnhd", pd, v).reshape(L, N, E)
+    out = _contract("lne,fe->lnf", out, out_proj_weight)
+    if out_proj_bias is not None:
+        out = out + out_proj_bias
+    weights = None
+    if need_weights:
+        weights = p.mean(1) if average_attn_weights else p
+    if not batched:
+        out = out.squeeze(1)
+        weights = weights.squeeze(0) if weights is not None else None
+    return out, weights
+
+
+# ------------------------------------------------------------------------------------------------
+# padding, resampling, unfold/fold
+
+
+def pad(input: Tensor, pad, mode: str = "constant", value: float | None = None) -> Tensor:
+    """Pad the last ``len(pad)//2`` dims; ``pad`` = (left_last, right_last, left_prev, right_prev, ...).
+
+    ``mode``: 'constant' (negative pads crop), 'reflect', 'replicate', 'circular' — the last three are
+    compositions of slices, flips and concatenations.
+
+    >>> import einframe as ef, einframe.nn.functional as F
+    >>> x = ef.tensor([[[1.0, 2.0, 3.0]]])
+    >>> F.pad(x, (2, 1), mode="reflect").tolist(), F.pad(x, (1, 1), mode="circular").tolist()
+    ([[[3.0, 2.0, 1.0, 2.0, 3.0, 2.0]]], [[[3.0, 1.0, 2.0, 3.0, 1.0]]])
+    """
+    pad = tuple(int(p) for p in pad)
+    if len(pad) % 2 or len(pad) // 2 > input.dim():
+        raise ValueError(f"pad: expected an even number of pad values covering at most {input.dim()} dims, got {pad}")
+    nd = len(pad) // 2
+    pairs = [(pad[2 * i], pad[2 * i + 1]) for i in range(nd)]  # last dim first
+    if mode == "constant":
+        v = 0.0 if value is None else value
+        x = input
+        if any(a < 0 or b < 0 for a, b in pairs):
+            key = [slice(None)] * input.dim()
+            for i, (a, b) in enumerate(pairs):
+                d = input.dim() - 1 - i
+                key[d] = slice(max(-a, 0), input.shape[d] - max(-b, 0))
+            x = _vw.Index(tuple(key))(x)
+        pads = [(0, 0)] * input.dim()
+        for i, (a, b) in enumerate(pairs):
+            pads[input.dim() - 1 - i] = (max(a, 0), max(b, 0))
+        if all(p == (0, 0) for p in pads):
+            return x
+        return _vw.Pad(tuple(pads), v)(x)
+    if mode not in ("reflect", "replicate", "circular"):
+        raise NotImplementedError(f"pad: mode {mode!r} is not supported; use 'constant', 'reflect', 'replicate' or 'circular'")
+    x = input
+    for i, (a, b) in enumerate(pairs):
+        d = input.dim() - 1 - i
+        n = x.shape[d]
+        if a < 0 or b < 0:
+            raise ValueError(f"pad: negative padding is only supported with mode='constant', got {pad}")
+        if mode == "reflect" and (a >= n or b >= n):
+            raise ValueError(f"pad: padding ({a}, {b}) must be smaller than the input size {n} of dim {d} with mode='reflect'")
+        if mode == "circular" and (a > n or b > n):
+            raise ValueError(f"pad: padding ({a}, {b}) must be at most the input size {n} of dim {d} with mode='circular'")
+        parts = []
+        if a:
+            if mode == "reflect":
+                parts.append(_ef.flip(_ef.narrow(x, d, 1, a), d))
+            elif mode == "replicate":
+                parts.append(_ef.narrow(x, d, 0, 1).expand(*[a if j == d else s for j, s in enumerate(x.shape)]))
+            else:
+                parts.append(_ef.narrow(x, d, n - a, a))
+        parts.append(x)
+        if b:
+            if mode == "reflect":
+                parts.append(_ef.flip(_ef.narrow(x, d, n - 1 - b, b), d))
+            elif mode == "replicate":
+                parts.append(_ef.narrow(x, d, n - 1, 1).expand(*[b if j == d else s for j, s in enumerate(x.shape)]))
+            else:
+                parts.append(_ef.narrow(x, d, 0, b))
+        x = _ef.cat(parts, d) if len(parts) > 1 else x
+    return x
+
+
+def _linear_weights(n_in: int, n_out: int, align_corners: bool, scale: float | None) -> _np.ndarray:
+    """(n_out, n_in) matrix of linear interpolation weights (PyTorch's source-index rule)."""
+    m = _np.zeros((n_out, n_in))
+    for o in range(n_out):
+        if align_corners:
+            src = o * (n_in - 1) / (n_out - 1) if n_out > 1 else 0.0
+        else:
+            r = (1.0 / scale) if scale else n_in / n_out
+            src = max((o + 0.5) * r - 0.5, 0.0)
+        i0 = min(int(_math.floor(src)), n_in - 1)
+        i1 = min(i0 + 1, n_in - 1)
+        lam = src - i0
+        m[o, i0] += 1 - lam
+        m[o, i1] += lam
+    return m
+
+
+def interpolate(
+    input: Tensor, size=None, scale_factor=None, mode: str = "nearest", align_corners: bool | None = None,
+    recompute_scale_factor: bool | None = None, antialias: bool = False,
+) -> Tensor:  # fmt: skip
+    """Resize the spatial dims. 'nearest' is a gather per dim; 'linear'/'bilinear' is one contraction
+    with per-dim interpolation matrices (``einsum('bchw,Hh,Ww->bcHW')``).
+
+    >>> import einframe as ef, einframe.nn.functional as F
+    >>> x = ef.tensor([[[[1.0, 2.0], [3.0, 4.0]]]])
+    >>> F.interpolate(x, scale_factor=2).shape, F.interpolate(x, size=3, mode="bilinear", align_corners=True)[0, 0, 1].tolist()
+    (einframe.Size([1, 1, 4, 4]), [2.0, 2.5, 3.0])
+    """
+    n = input.dim() - 2
+    if n < 1:
+        raise ValueError(f"interpolate: expected input (N, C, *spatial) with at least 3 dims, got {input.dim()}")
+    S = tuple(input.shape[2:])
+    if (size is None) == (scale_factor is None):
+        raise ValueError("interpolate: pass exactly one of size or scale_factor")
+    if size is not None:
+        out = _ntuple(size, n, "size", "interpolate")
+        scales = (None,) * n
+    else:
+        scales = (
+            (float(scale_factor),) * n if isinstance(scale_factor, _numbers.Number) else tuple(float(v) for v in scale_factor)
+        )
+        out = tuple(int(_math.floor(s * f)) for s, f in zip(S, scales))
+        if recompute_scale_factor:
+            scales = (None,) * n
+    if mode == "nearest":
+        if align_corners is not None:
+            raise ValueError(
+                "interpolate: align_corners option can only be set with the interpolating modes: linear | bilinear | bicubic | trilinear"
+            )
+        x = input
+        for i, (si, oi, sc) in enumerate(zip(S, out, scales)):
+            r = (1.0 / sc) if sc else si / oi
+            idx = _np.minimum(_np.floor(_np.arange(oi) * r).astype(_np.int64), si - 1)
+            x = _ef.index_select(x, 2 + i, _const(idx, input))
+        return x
+    if mode in ("linear", "bilinear", "trilinear"):
+        want = {"linear": 1, "bilinear": 2, "trilinear": 3}[mode]
+        if n != want:
+            raise ValueError(f"interpolate: mode {mode!r} expects {want + 2}-D input, got {input.dim()}-D")
+        ac = bool(align_corners)
+        mats = [_const(_linear_weights(si, oi, ac, sc).astype(input._data.dtype), input) for si, oi, sc in zip(S, out, scales)]
+        src = _SP[n]
+        dst = {1: "W", 2: "HW", 3: "DHW"}[n]
+        eq = f"bc{src}," + ",".join(f"{o}{s}" for o, s in zip(dst, src)) + f"->bc{dst}"
+        return _contract(eq, input, *mats)
+    raise NotImplementedError(f"interpolate: mode {mode!r} is not supported; use 'nearest', 'linear', 'bilinear' or 'trilinear'")
+
+
+def unfold(input: Tensor, kernel_size, dilation=1, padding=0, stride=1) -> Tensor:
+    """im2col: (N, C, H, W) -> (N, C·kh·kw, L), a ``Window`` view permuted ``'bchwkl->bcklhw'`` and flattened.
+
+    >>> import einframe as ef, einframe.nn.functional as F
+    >>> F.unfold(ef.ones(1, 2, 4, 4), 3).shape
+    einframe.Size([1, 18, 4])
+    """
+    x, batched = _batched(input, 2, "unfold")
+    k = _ntuple(kernel_size, 2, "kernel_size", "unfold")
+    d = _ntuple(dilation, 2, "dilation", "unfold")
+    p = _ntuple(padding, 2, "padding", "unfold")
+    s = _ntuple(stride, 2, "stride", "unfold")
+    x = _pad_spatial(x, tuple((a, a) for a in p))
+    win = _Window(k, s, d)(x)
+    B, C, oh, ow = win.shape[:4]
+    y = _contract("bchwkl->bcklhw", win).reshape(B, C * k[0] * k[1], oh * ow)
+    return y if batched else y.squeeze(0)
+
+
+def fold(input: Tensor, output_size, kernel_size, dilation=1, padding=0, stride=1) -> Tensor:
+    """col2im: (N, C·kh·kw, L) -> (N, C, H, W), summing overlapping values (``Fold``, the adjoint of ``unfold``).
+
+    >>> import einframe as ef, einframe.nn.functional as F
+    >>> F.fold(ef.ones(1, 4, 4), (3, 3), 2)[0, 0].tolist()
+    [[1.0, 2.0, 1.0], [2.0, 4.0, 2.0], [1.0, 2.0, 1.0]]
+    """
+    batched = input.dim() == 3
+    x = input if batched else input.unsqueeze(0)
+    size = _ntuple(output_size, 2, "output_size", "fold")
+    k = _ntuple(kernel_size, 2, "kernel_size", "fold")
+    d = _ntuple(dilation, 2, "dilation", "fold")
+    p = _ntuple(padding, 2, "padding", "fold")
+    s = _ntuple(stride, 2, "stride", "fold")
+    B, CK, L = x.shape
+    padded = tuple(a + 2 * b for a, b in zip(size, p))
+    O = tuple(_wout(a, kk, ss, dd) for a, kk, ss, dd in zip(padded, k, s, d))  # noqa: E741
+    if CK % (k[0] * k[1]) or O[0] * O[1] != L:
+        raise RuntimeError(f"fold: expected input of shape (N, C*{k[0]}*{k[1]}, {O[0] * O[1]}), got {tuple(x.shape)}")
+    C = CK // (k[0] * k[1])
+    w = _contract("bcklhw->bchwkl", x.reshape(B, C, k[0], k[1], O[0], O[1]))
+    y = _Fold(padded, k, s, d)(w)
+    if any(p):
+        y = _vw.Index((slice(None), slice(None), slice(p[0], p[0] + size[0]), slice(p[1], p[1] + size[1])))(y)
+    return y if batched else y.squeeze(0)
+
+
+# ------------------------------------------------------------------------------------------------
+# losses
+
+
+def _reduce(loss: Tensor, reduction: str, fn: str, size_average=None, reduce=None) -> Tensor:
+    if size_average is not None or reduce is not None:
+        reduction = _legacy_reduction(size_average, reduce)
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    if reduction == "none":
+        return loss
+    raise ValueError(f"{fn}: {reduction!r} is not a valid value for reduction; use 'none', 'mean' or 'sum'")
+
+
+def _same_shape(input, target, fn):
+    if tuple(input.shape) != tuple(target.shape):
+        raise ValueError(f"{fn}: expected target of the input's shape {list(input.shape)}, got {list(target.shape)}")
+
+
+def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
+    """Mean absolute error ``|x - y|``.
+
+    >>> import einframe as ef, einframe.nn.functional as F
+    >>> F.l1_loss(ef.tensor([1.0, 2.0]), ef.tensor([2.0, 4.0])).item()
+    1.5
+    """
+    return _reduce(_ef.abs(input - target), reduction, "l1_loss", size_average, reduce)
+
+
+def smooth_l1_loss(
+    input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean", beta: float = 1.0
+) -> Tensor:
+    """``0.5 d²/beta`` where ``|d| < beta``, else ``|d| - 0.5 beta``.
+
+    >>> import einframe as ef, einframe.nn.functional as F
+    >>> F.smooth_l1_loss(ef.tensor([0.0, 0.0]), ef.tensor([0.5, 3.0]), reduction="none").tolist()
+    [0.125, 2.5]
+    """
+    d = _ef.abs(input - target)
+    if beta == 0:
+        return _reduce(d, reduction, "smooth_l1_loss", size_average, reduce)
+    return _reduce(_ef.where(d < beta, d * d * (0.5 / beta), d - 0.5 * beta), reduction, "smooth_l1_loss", size_average, reduce)
+
+
+def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0) -> Tensor:
+    """``0.5 d²`` where ``|d| < delta``, else ``delta (|d| - 0.5 delta)``.
+
+    >>> import einframe as ef, einframe.nn.functional as F
+    >>> F.huber_loss(ef.tensor([0.0, 0.0]), ef.tensor([0.5, 3.0]), reduction="none", delta=2.0).tolist()
+    [0.125, 4.0]
+    """
+    d = _ef.abs(input - target)
+    return _reduce(_ef.where(d < delta, d * d * 0.5, (d - 0.5 * delta) * delta), reduction, "huber_loss")
+
+
+def _class_dim_picks(input: Tensor, target: Tensor, ignore_index: int, fn: str):
+    """``input[n, target[n], ...]`` (a gather) and the mask of non-ignored targets."""
+    if target._data.dtype.kind not in "iu":
+        raise RuntimeError(
+            f"{fn}: expected target of class indices (Long), got {target.dtype}; pass probabilities as a float tensor of the input's shape"
+        )
+    if input.dim() < 1 or (input.dim() == 1 and target.dim() != 0) or (input.dim() > 1 and (target.dim() != input.dim() - 1)):
+        raise ValueError(
+            f"{fn}: expected input (N, C, ...) and target (N, ...), got input {list(input.shape)} and target {list(target.shape)}"
+        )
+    if input.dim() == 1:
+        input, target = input.unsqueeze(0), target.unsqueeze(0)
+    C = input.shape[1]
+    t = target._data
+    valid = t != ignore_index
+    if valid.any() and (int(t[valid].min()) < 0 or int(t[valid].max()) >= C):
+        raise IndexError(
+            f"{fn}: target values must be in [0, {C}) or ignore_index={ignore_index}, got [{int(t[valid].min())}, {int(t[valid].max())}]"
+        )
+    xp = input._device.xp
+    safe = xp.where(valid, t, 0)
+    picked = _ef.gather(input, 1, Tensor._wrap(safe[:, None], input._device)).squeeze(1)
+    return picked, valid, safe
+
+
+def nll_loss(
+    input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None, ignore_index: int = -100,
+    reduce=None, reduction: str = "mean",
+) -> Tensor:  # fmt: skip
+    """Negative log-likelihood of class indices: ``-w[y]·input[n, y]``; 'mean' divides by ``Σ w[y]`` (PyTorch).
+
+    >>> import einframe as ef, einframe.nn.functional as F
+    >>> F.nll_loss(ef.tensor([[-1.0, -2.0], [-3.0, -4.0]]), ef.tensor([1, 0])).item()
+    2.5
+    """
+    if size_average is not None or reduce is not None:
+        reduction = _legacy_reduction(size_average, reduce)
+    unbatched = input.dim() == 1
+    picked, valid, safe = _class_dim_picks(input, target, ignore_index, "nll_loss")
+    if weight is not None:
+        w = weight._data[safe] * valid
+    else:
+        w = valid.astype(input._data.dtype)
+    wt = _const(w.astype(input._data.dtype), input)
+    loss = -picked * wt
+    if unbatched:
+        loss, wt = loss.squeeze(0), wt.squeeze(0)
+    if reduction == "mean":
+        return loss.sum() / wt.sum()
+    return _reduce(loss, reduction, "nll_loss")
+
+
+def cross_entropy(
+    input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None, ignore_index: int = -100,
+    reduce=None, reduction: str = "mean", label_smoothing: float = 0.0,
+) -> Tensor:  # fmt: skip
+    """``nll_loss(log_softmax(input, 1), target)`` for class indices, or ``-Σ_c p_c log_softmax_c`` for
+    probabilities (a float target of the input's shape); ``label_smoothing`` mixes in the uniform
+    distribution, with PyTorch's exact weighting and normalisation.
+
+    >>> import einframe as ef, einframe.nn.functional as F
+    >>> round(F.cross_entropy(ef.tensor([[1.0, 2.0, 3.0]]), ef.tensor([2])).item(), 4)
+    0.4076
+    """
+    if size_average is not None or reduce is not None:
+        reduction = _legacy_reduction(size_average, reduce)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"cross_entropy: label_smoothing must be between 0.0 and 1.0, got {label_smoothing}")
+    cdim = 0 if input.dim() == 1 else 1
+    logp = _ef.log_softmax(input, cdim)
+    C = input.shape[cdim]
+    wshape = [1] * input.dim()
+    wshape[cdim] = C
+    if target._data.dtype.kind == "f":  # class probabilities
+        _same_shape(input, target, "cross_entropy")
+        if label_smoothing > 0:
+            target = target * (1 - label_smoothing) + label_smoothing / C
+        prod = logp * target
+        if weight is not None:
+            prod = prod * weight.reshape(wshape)
+        loss = -prod.sum(cdim)
+        if reduction == "mean":
+            return loss.sum() * (1.0 / (input.numel() // C)) if input.numel() else loss.sum()
+        return _reduce(loss, reduction, "cross_entropy")
+    nll = nll_loss(logp, target, weight, ignore_index=ignore_index, reduction=reduction)
+    if label_smoothing == 0:
+        return nll
+    valid = _const(target._data != ignore_index, input)
+    smooth = -(logp * weight.reshape(wshape)).sum(cdim) if weight is not None else -logp.sum(cdim)
+    smooth = _ef.where(valid, smooth, _ef.zeros_like(smooth))
+    if reduction == "mean":
+        if weight is not None:
+            safe = _const(_np.where(_np.asarray(valid.numpy()), target.numpy(), 0), input)
+            denom = _ef.where(valid, _ef.index_select(weight, 0, safe.flatten()).reshape(tuple(target.shape)), 0.0).sum()
+        else:
+            denom = valid.sum()
+        ret = smooth.sum() / denom
+    else:
+        ret = _reduce(smooth, reduction, "cross_entropy")
+    return nll * (1 - label_smoothing) + ret * (label_smoothing / C)
+
+
+def binary_cross_entropy(
+    input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None, reduce=None, reduction: str = "mean"
+) -> Tensor:
+    """``-w (y log x + (1-y) log(1-x))`` with each log clamped at -100 (as PyTorch).
+
+    >>> import einframe as ef, einframe.nn.functional as F
+    >>> round(F.binary_cross_entropy(ef.tensor([0.5, 0.9]), ef.tensor([1.0, 1.0])).item(), 4)
+    0.3993
+    """
+    _same_shape(input, target, "binary_cross_entropy")
+    if input.numel() and (float(input._data.min()) < 0 or float(input._data.max()) > 1):
+        raise RuntimeError(
+            "binary_cross_entropy: all elements of input should be between 0 and 1; use binary_cross_entropy_with_logits for logits"
+        )
+    loss = -(target * _ef.log(input).clamp(min=-100.0) + (1 - target) * _ef.log(1 - input).clamp(min=-100.0))
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction, "binary_cross_entropy", size_average, reduce)
+
+
+def binary_cross_entropy_with_logits(
+    input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None, reduce=None,
+    reduction: str = "mean", pos_weight: Tensor | None = None,
+) -> Tensor:  # fmt: skip
+    """``(1-y)·x - (1 + (pos_weight-1)·y)·logsigmoid(x)``, overflow-free.
+
+    >>> import einframe as ef, einframe.nn.functional as F
+    >>> round(F.binary_cross_entropy_with_logits(ef.tensor([0.0, 2.0]), ef.tensor([1.0, 0.0])).item(), 4)
+    1.41
+    """
+    _same_shape(input, target, "binary_cross_entropy_with_logits")
+    ls = _log_sigmoid(input)
+    if pos_weight is not None:
+        loss = (1 - target) * input - (target * (pos_weight - 1) + 1) * ls
+    else:
+        loss = (1 - target) * input - ls
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction, "binary_cross_entropy_with_logits", size_average, reduce)
+
+
+def kl_div(
+    input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean", log_target: bool = False
+) -> Tensor:
+    """Pointwise ``target · (log target - input)`` (input holds log-probabilities); 'batchmean' divides by N.
+
+    >>> import einframe as ef, einframe.nn.functional as F
+    >>> F.kl_div(ef.tensor([0.0, 0.0]), ef.tensor([1.0, 0.0]), reduction="sum").item()
+    0.0
+    """
+    if size_average is not None or reduce is not None:
+        reduction = _legacy_reduction(size_average, reduce)
+    if log_target:
+        loss = _ef.exp(target) * (target - input)
+    else:
+        pos = target > 0
+        safe = _ef.where(pos, target, _ef.ones_like(target))
+        loss = _ef.where(pos, target * _ef.log(safe), _ef.zeros_like(target)) - target * input
+    if reduction == "batchmean":
+        return loss.sum() / (input.shape[0] if input.dim() else 1)
+    return _reduce(loss, reduction, "kl_div")
+
+
+__all__ += [  # noqa: PLE0605 - the layer catalogue (issue 5), appended to the core functions above
+    "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "max_pool1d", "max_pool2d", "avg_pool1d",
+    "avg_pool2d", "adaptive_avg_pool2d", "adaptive_max_pool2d", "batch_norm", "layer_norm", "group_norm", "normalize",
+    "dropout", "dropout2d", "embedding", "one_hot", "leaky_relu", "elu", "gelu", "silu", "logsigmoid", "softplus",
+    "hardtanh", "relu6", "softmax", "log_softmax", "sigmoid", "tanh", "bilinear", "scaled_dot_product_attention",
+    "multi_head_attention_forward", "pad", "interpolate", "unfold", "fold", "l1_loss", "smooth_l1_loss", "huber_loss",
+    "nll_loss", "cross_entropy", "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div",
+]  # fmt: skip
