@@ -52,12 +52,12 @@ def einsum_plan(equation: str, *operands):
     >>> p.path, p.flops
     ([(1, 2), (0, 1)], 18432)
     """
-    from .einsum import canon_for, get_plan
+    from .einsum import canon_for
 
     shapes = tuple(tuple(o.shape) if hasattr(o, "shape") else tuple(o) for o in operands)
     canon = canon_for(equation, shapes)
     dt = operands[0]._data.dtype if operands and isinstance(operands[0], Tensor) else _dtypes.get_default_dtype().np
-    return get_plan(canon, shapes, dt, "numpy")
+    return plan_cache.get(canon, shapes, dt, "numpy")
 
 
 __all__ = [

@@ -500,12 +500,10 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
     if ka != kb:
         sa, sb = "x".join(map(str, a._data.shape)), "x".join(map(str, b._data.shape))
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({sa} and {sb}): inner dimensions {ka} and {kb} differ")
-    la = "k" if na == 1 else "...ik"
-    lb = "k" if nb == 1 else "...kj"
-    lo = ("..." if na > 1 or nb > 1 else "") + ("i" if na > 1 else "") + ("j" if nb > 1 else "")
-    if na == 1 and nb > 1:
-        la, lb = "k", "...kj"
-    return _c.contract(f"{la},{lb}->{lo}", a, b)
+    return _c.contract(_MATMUL_EQ[min(na, 2), min(nb, 2)], a, b)
+
+
+_MATMUL_EQ = {(1, 1): "k,k->", (1, 2): "k,...kj->...j", (2, 1): "...ik,k->...i", (2, 2): "...ik,...kj->...ij"}
 
 
 def mm(input: Tensor, mat2: Tensor) -> Tensor:

@@ -25,13 +25,15 @@ class Canon:
     no operand has: those are broadcast (a ones factor), which keeps gradients sparse in memory.
     """
 
-    __slots__ = ("ins", "out", "size", "eq", "key", "is_permutation", "names")
+    __slots__ = ("ins", "out", "size", "eq", "key", "is_permutation", "names", "positions", "plans")
 
     def __init__(self, ins, out, size, eq: str | None = None, names: dict[int, str] | None = None):
         self.ins = tuple(tuple(s) for s in ins)
         self.out = tuple(out)
         self.size = size
         self.names = names or {}
+        self.positions = tuple(range(len(self.ins)))
+        self.plans: dict = {}  # (dtype, backend) -> Plan: a per-canon shortcut into the plan cache
         # renumber labels by first appearance so that 'ab,bc->ac' and 'ij,jk->ik' share plans
         order: dict[int, int] = {}
         for term in (*self.ins, self.out):

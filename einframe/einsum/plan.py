@@ -243,8 +243,9 @@ class PlanCache:
         self.misses += 1
         plan = Plan(canon, shapes)
         self._plans[key] = plan
-        if len(self._plans) > self.maxsize:
-            self._plans.popitem(last=False)
+        while len(self._plans) > self.maxsize:
+            _, old = self._plans.popitem(last=False)
+            _forget(old)
         return plan
 
     def canon(self, eq: str, shapes) -> Canon:
@@ -260,12 +261,21 @@ class PlanCache:
         return {"hits": self.hits, "misses": self.misses, "size": len(self._plans), "maxsize": self.maxsize}
 
     def clear(self) -> None:
+        for plan in self._plans.values():
+            _forget(plan)
         self._plans.clear()
         self._canons.clear()
         self.hits = self.misses = 0
 
     def __repr__(self) -> str:
         return "PlanCache({hits} hits, {misses} misses, {size}/{maxsize} plans)".format(**self.info())
+
+
+def _forget(plan: Plan) -> None:
+    """Drop the shortcuts canons keep to an evicted plan."""
+    for key, p in list(plan.canon.plans.items()):
+        if p is plan:
+            del plan.canon.plans[key]
 
 
 plan_cache = PlanCache()
@@ -275,5 +285,13 @@ def canon_for(eq: str, shapes) -> Canon:
     return plan_cache.canon(eq, shapes)
 
 
-def get_plan(canon: Canon, shapes, dtype, backend: str) -> Plan:
-    return plan_cache.get(canon, shapes, dtype, backend)
+def get_plan(canon: Canon, arrays, xp) -> Plan:
+    """The plan for ``canon`` on these arrays. A canon is specific to its operand shapes, so the
+    plans it has fetched are remembered on it by (dtype, backend): a hit costs one small dict lookup."""
+    key = (arrays[0].dtype, xp.__name__)
+    plan = canon.plans.get(key)
+    if plan is not None:
+        plan_cache.hits += 1
+        return plan
+    plan = canon.plans[key] = plan_cache.get(canon, tuple([a.shape for a in arrays]), *key)
+    return plan

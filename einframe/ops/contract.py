@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from ..einsum import Canon, canon_for, get_plan, vjp_canon
-from ..einsum.parse import get_symbol
+from opt_einsum import get_symbol
 from ..tensor import Tensor
 from .core import Node, primitive
 
@@ -18,12 +18,11 @@ class Contract(Node):
 
     def __init__(self, canon: Canon):
         self.canon = canon
-        self.saves = tuple(range(len(canon.ins)))
+        self.saves = canon.positions
         self.is_view = canon.is_permutation
 
     def forward(self, xp, *arrays):
-        shapes = tuple(a.shape for a in arrays)
-        return get_plan(self.canon, shapes, arrays[0].dtype, xp.__name__)(xp, arrays)
+        return get_plan(self.canon, arrays, xp)(xp, arrays)
 
     def vjp(self, g, xs, out):
         need = self.needs_input_grad
@@ -76,8 +75,7 @@ def _eye(n: int, like: Tensor) -> Tensor:
 
 def contract(eq: str, *operands: Tensor) -> Tensor:
     """``einsum`` on tensors (dtypes must already agree)."""
-    shapes = tuple(t._data.shape for t in operands)
-    return Contract(canon_for(eq, shapes))(*operands)
+    return Contract(canon_for(eq, tuple([t._data.shape for t in operands])))(*operands)
 
 
 @lru_cache(maxsize=2048)
