@@ -500,10 +500,10 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
     if ka != kb:
         sa, sb = "x".join(map(str, a._data.shape)), "x".join(map(str, b._data.shape))
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({sa} and {sb}): inner dimensions {ka} and {kb} differ")
-    return _c.contract(_MATMUL_EQ[min(na, 2), min(nb, 2)], a, b)
+    return _c.contract(_MATMUL_EQ[na > 1, nb > 1], a, b)
 
 
-_MATMUL_EQ = {(1, 1): "k,k->", (1, 2): "k,...kj->...j", (2, 1): "...ik,k->...i", (2, 2): "...ik,...kj->...ij"}
+_MATMUL_EQ = {(False, False): "k,k->", (False, True): "k,...kj->...j", (True, False): "...ik,k->...i", (True, True): "...ik,...kj->...ij"}
 
 
 def mm(input: Tensor, mat2: Tensor) -> Tensor:
