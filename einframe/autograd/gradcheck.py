@@ -44,6 +44,7 @@ def _analytical(fn, inputs, wrt, n_out):
     outs = _outputs(fn, inputs)
     rows = []
     diff_outs = [o for o in outs if o.requires_grad]
+    diff_pos = [k for k, o in enumerate(outs) if o.requires_grad]  # by position: one tensor may be returned twice
     for k, o in enumerate(outs):
         for j in range(int(o._data.size)):
             if not o.requires_grad:
@@ -51,9 +52,9 @@ def _analytical(fn, inputs, wrt, n_out):
                 continue
             xp = o._device.xp
             gos = []
-            for o2 in diff_outs:
+            for k2, o2 in zip(diff_pos, diff_outs):
                 z = xp.zeros(o2._data.shape, dtype=o2._data.dtype)
-                if o2 is o:
+                if k2 == k:
                     z.reshape(-1)[j] = 1
                 gos.append(Tensor._wrap(z, o2._device))
             gs = grad(diff_outs, [inputs[i] for i in wrt], gos, retain_graph=True, allow_unused=True)
