@@ -28,12 +28,11 @@ from ._state import STATE
 from .autograd.engine import grad as _autograd_grad
 from .autograd.forward_ad import _attach, dual_level, make_dual
 from .autograd.grad_mode import enable_grad
+from .ops.core import AccumulateGrad
 from .ops.view import Reshape
 from .tensor import Tensor
 
 __all__ = ["grad", "grad_and_value", "vjp", "jvp", "jacrev", "jacfwd", "hessian", "vmap"]
-
-_depth = [0]  # reverse-mode transforms currently running (inner ones must keep their graph)
 
 
 def _alias(x: Tensor) -> Tensor:
@@ -70,8 +69,26 @@ def _flat(out, name: str) -> tuple[list[Tensor], bool]:
     raise TypeError(f"{name}: expected the function to return a Tensor or a tuple of Tensors, got {type(out).__name__}")
 
 
-def _keep_graph(xs: Sequence[Tensor]) -> bool:
-    return _depth[0] > 0 or (STATE.grad_enabled and any(isinstance(x, Tensor) and x._rg for x in xs))
+def _reaches_outside(outs: Sequence[Tensor], own: Sequence[Tensor]) -> bool:
+    """Whether the graph of ``outs`` reaches a leaf other than the transform's own fresh leaves.
+
+    Then the results must keep their graph, so that an enclosing transform or ``backward`` can
+    differentiate them (closures over parameters, nested transforms); otherwise they are detached.
+    """
+    own_ids = {id(t) for t in own}
+    stack = [o.grad_fn if o.grad_fn is not None else o._accumulator() for o in outs if isinstance(o, Tensor) and o._rg]
+    seen = set()
+    while stack:
+        n = stack.pop()
+        if n in seen:
+            continue
+        seen.add(n)
+        if isinstance(n, AccumulateGrad):
+            if id(n.variable) not in own_ids:
+                return True
+            continue
+        stack.extend(e[0] for e in n._edges if e is not None)
+    return False
 
 
 def _zeros_like(x: Tensor) -> Tensor:
@@ -112,27 +129,24 @@ def grad_and_value(func: Callable, argnums: int | tuple[int, ...] = 0, has_aux: 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         nums = _nums(argnums, len(args), "grad")
-        keep = _keep_graph([args[i] for i in nums])
+        outer = STATE.grad_enabled
         args = list(args)
-        _depth[0] += 1
-        try:
-            with enable_grad():
-                xs = [_alias(args[i]) for i in nums]
-                for i, x in zip(nums, xs):
-                    args[i] = x
-                out, aux = _split_aux(func(*args, **kwargs), has_aux, "grad")
-                if not isinstance(out, Tensor) or out._data.size != 1:
-                    got = f"a tensor of shape {tuple(out.shape)}" if isinstance(out, Tensor) else type(out).__name__
-                    raise RuntimeError(
-                        f"grad(f)(*args): expected f(*args) to return a scalar Tensor (one element), got {got}; "
-                        f"reduce it (.sum()) or use jacrev/vjp for non-scalar outputs"
-                    )
-                if out._rg:
-                    gs = _autograd_grad(out, xs, create_graph=keep, allow_unused=True)
-                else:
-                    gs = (None,) * len(xs)
-        finally:
-            _depth[0] -= 1
+        with enable_grad():
+            xs = [_alias(args[i]) for i in nums]
+            for i, x in zip(nums, xs):
+                args[i] = x
+            out, aux = _split_aux(func(*args, **kwargs), has_aux, "grad")
+            if not isinstance(out, Tensor) or out._data.size != 1:
+                got = f"a tensor of shape {tuple(out.shape)}" if isinstance(out, Tensor) else type(out).__name__
+                raise RuntimeError(
+                    f"grad(f)(*args): expected f(*args) to return a scalar Tensor (one element), got {got}; "
+                    f"reduce it (.sum()) or use jacrev/vjp for non-scalar outputs"
+                )
+            keep = outer and _reaches_outside([out], xs)
+            if out._rg:
+                gs = _autograd_grad(out, xs, create_graph=keep, allow_unused=True)
+            else:
+                gs = (None,) * len(xs)
         gs = tuple(g if g is not None else _zeros_like(x) for g, x in zip(gs, xs))
         g = gs[0] if isinstance(argnums, int) else gs
         value = _detach_tree(out, keep)
@@ -172,15 +186,12 @@ def vjp(func: Callable, *primals: Tensor, has_aux: bool = False):
     >>> fn(ef.tensor([1.0, 1.0]))
     (tensor([2., 4.]),)
     """
-    keep = _keep_graph(primals)
-    _depth[0] += 1
-    try:
-        with enable_grad():
-            xs = [_alias(p) for p in primals]
-            out, aux = _split_aux(func(*xs), has_aux, "vjp")
-    finally:
-        _depth[0] -= 1
+    outer = STATE.grad_enabled
+    with enable_grad():
+        xs = [_alias(p) for p in primals]
+        out, aux = _split_aux(func(*xs), has_aux, "vjp")
     outs, is_seq = _flat(out, "vjp")
+    keep = outer and _reaches_outside(outs, xs)
 
     def vjp_fn(cotangents):
         cts, _ = _flat(cotangents, "vjp_fn") if isinstance(cotangents, (Tensor, tuple, list)) else (None, None)
@@ -192,21 +203,12 @@ def vjp(func: Callable, *primals: Tensor, has_aux: bool = False):
                     f"vjp_fn: cotangent {k} has shape {tuple(c.shape)} but output {k} of f has shape {tuple(o.shape)}"
                 )
         pairs = [(o, c) for o, c in zip(outs, cts) if o._rg]
-        keep_now = keep or _depth[0] > 0 or any(c._rg for c in cts)
+        keep_now = keep or (STATE.grad_enabled and any(c._rg for c in cts))
         if pairs:
-            _depth[0] += 1
-            try:
-                with enable_grad():
-                    gs = _autograd_grad(
-                        [o for o, _ in pairs],
-                        xs,
-                        [c for _, c in pairs],
-                        retain_graph=True,
-                        create_graph=keep_now,
-                        allow_unused=True,
-                    )
-            finally:
-                _depth[0] -= 1
+            with enable_grad():
+                gs = _autograd_grad(
+                    [o for o, _ in pairs], xs, [c for _, c in pairs], retain_graph=True, create_graph=keep_now, allow_unused=True
+                )
         else:
             gs = (None,) * len(xs)
         return tuple(g if g is not None else _zeros_like(x) for g, x in zip(gs, xs))
