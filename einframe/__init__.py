@@ -67,3 +67,18 @@ __all__ = [
     "no_grad", "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled", "einsum_plan",
     "plan_cache", "EinsumError", "PRIMITIVES", "func",
 ]  # fmt: skip
+
+# nn, optim and the plugin host are imported on first use: `import einframe` stays light and loads no plugins
+_LAZY_SUBMODULES = ("nn", "optim", "plugins")
+
+
+def __getattr__(name: str):
+    if name in _LAZY_SUBMODULES:
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
+    if name == "hookimpl":
+        from .plugins.hookspecs import hookimpl
+
+        return hookimpl
+    raise AttributeError(f"module 'einframe' has no attribute '{name}'")

@@ -1,0 +1,54 @@
+"""``einframe.optim``: optimizers (PyTorch's ``torch.optim``).
+
+Optimizer classes are found through the plugin registry (kind ``"optimizers"``): every
+``Optimizer`` subclass listed in this package's ``__all__`` is registered by the built-in plugin,
+and plugins can add more. ``create`` builds one by name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+__all__ = ["create"]
+
+
+def create(name: str, params: Iterable[Any], **kwargs: Any) -> Any:
+    """Build the optimizer registered as ``name`` (exact name, else a case-insensitive match).
+
+    ``params`` is what the optimizer class takes (parameters or param-group dicts). Parameters of
+    a lazy module that has not seen an input yet are refused with a clear error.
+
+    >>> import einframe as ef
+    >>> from einframe import nn
+    >>> try:
+    ...     ef.optim.create("NoSuchOptimizer", nn.Linear(2, 2).parameters())
+    ... except KeyError as e:
+    ...     print("unknown")
+    unknown
+    """
+    from .. import plugins
+    from ..nn.parameter import is_lazy
+
+    host = plugins.get_host()
+    try:
+        cls = host.get("optimizers", name)
+    except KeyError:
+        matches = [n for n in host.names("optimizers") if n.lower() == str(name).lower()]
+        if len(matches) != 1:
+            raise
+        cls = host.get("optimizers", matches[0])
+    params = list(params)
+    for group in params:
+        ps = group.get("params", ()) if isinstance(group, dict) else (group,)
+        ps = list(ps) if not hasattr(ps, "_data") else [ps]
+        if isinstance(group, dict):
+            group["params"] = ps
+        for p in ps:
+            if is_lazy(p):
+                raise ValueError(
+                    f"optimizer {name!r} got an uninitialized parameter of a lazy module (e.g. nn.LazyLinear): its shape "
+                    f"is unknown until the module sees an input; run one forward pass with a sample batch (or load a "
+                    f"state_dict) before creating the optimizer"
+                )
+    return cls(params, **kwargs)
