@@ -1,0 +1,44 @@
+"""AdamW: Adam with decoupled weight decay (Loshchilov & Hutter), as PyTorch documents it.
+
+>>> import einframe as ef
+>>> w = ef.tensor([1.0], requires_grad=True)
+>>> opt = ef.optim.AdamW([w], lr=0.1, weight_decay=0.5)
+>>> w.sum().backward(); opt.step()
+>>> round(w.item(), 4)  # 1 * (1 - 0.1 * 0.5) - 0.1
+0.85
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from .adam import _check_adam, adam_update
+from .optimizer import Optimizer
+
+__all__ = ["AdamW"]
+
+
+class AdamW(Optimizer):
+    r"""AdamW: first :math:`p \leftarrow p\,(1 - \gamma\lambda)`, then the Adam step without L2 in the gradient."""
+
+    def __init__(
+        self,
+        params: Iterable,
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 1e-2,
+        amsgrad: bool = False,
+        *,
+        maximize: bool = False,
+    ) -> None:
+        _check_adam(lr, betas, eps, weight_decay)
+        defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, amsgrad=amsgrad, maximize=maximize)
+        super().__init__(params, defaults)
+
+    def step(self, closure: Callable | None = None):
+        """Perform one AdamW step; returns the closure's loss if given."""
+        loss = self._closure_loss(closure)
+        for group in self.param_groups:
+            adam_update(self, group, decoupled=True)
+        return loss
