@@ -35,6 +35,7 @@ from .dtypes import (
 )
 from .einsum import EinsumError, plan_cache
 from .random import get_rng_state, initial_seed, manual_seed, seed, set_rng_state
+from .serialization import SerializationError, load, save
 
 half, float, double = float16, float32, float64  # noqa: A001
 short, int, long = int16, int32, int64  # noqa: A001
@@ -65,11 +66,11 @@ __all__ = [
     "int32", "int64", "uint8", "bool", "half", "float", "double", "short", "int", "long", "get_default_dtype",
     "set_default_dtype", "manual_seed", "seed", "initial_seed", "get_rng_state", "set_rng_state", "autograd",
     "no_grad", "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled", "einsum_plan",
-    "plan_cache", "EinsumError", "PRIMITIVES", "func",
+    "plan_cache", "EinsumError", "PRIMITIVES", "func", "save", "load", "SerializationError",
 ]  # fmt: skip
 
 # nn, optim and the plugin host are imported on first use: `import einframe` stays light and loads no plugins
-_LAZY_SUBMODULES = ("nn", "optim", "plugins")
+_LAZY_SUBMODULES = ("nn", "optim", "plugins", "utils", "datasets")
 
 
 def __getattr__(name: str):
