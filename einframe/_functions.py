@@ -1274,7 +1274,7 @@ def masked_fill_(x: Tensor, mask, value) -> Tensor:
 
 def clone(input: Tensor, *, memory_format=None) -> Tensor:
     """A copy with its own memory; gradients flow back to ``input``."""
-    return _p.Cast(input._data.dtype)(input) if input._rg else Tensor._wrap(input._data.copy(), input._device)
+    return _p.Cast(input._data.dtype)(input) if input._rg or input._tangent is not None else Tensor._wrap(input._data.copy(), input._device)
 
 
 def detach(input: Tensor) -> Tensor:
