@@ -145,7 +145,7 @@ def _header_bytes(tensors: dict[str, np.ndarray], metadata: dict[str, str]) -> t
     arrays = []
     for name, a in tensors.items():
         tag = _NP_TO_TAG[a.dtype]
-        a = np.ascontiguousarray(a, dtype=_TAG_TO_NP[tag])  # C order, little-endian
+        a = np.asarray(a, dtype=_TAG_TO_NP[tag], order="C")  # C order, little-endian (ascontiguousarray would make 0-d 1-d)
         n = a.nbytes
         header[name] = {"dtype": tag, "shape": list(a.shape), "data_offsets": [offset, offset + n]}
         offset += n
@@ -301,7 +301,7 @@ def _parse(buf: bytes) -> tuple[dict[str, str], list[tuple[str, np.ndarray]]]:
         end = e
     out = []
     for b, _e, name, tag, npd, shape, count in entries:
-        a = np.frombuffer(data, dtype=npd, count=count, offset=b).reshape(shape)
+        a = np.frombuffer(data, dtype=npd, count=count, offset=b).reshape(tuple(shape))
         if tag == "BF16":
             a = (a.astype(np.uint32) << 16).view(np.float32)
         elif tag in ("U16", "U32"):
