@@ -621,3 +621,27 @@ def test_save_for_backward_rejects_non_tensors():
 
     with pytest.raises(TypeError, match="save_for_backward can only save tensors or None"):
         Bad.apply(f64(2))
+
+
+class ExpSavingOutput(Function):
+    @staticmethod
+    def forward(ctx, x):
+        out = x.exp()
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors
+        return g * out
+
+
+def test_saving_the_output_supports_double_backward():
+    x = f64(3)
+    assert ef.autograd.gradcheck(ExpSavingOutput.apply, (x,))
+    assert ef.autograd.gradgradcheck(ExpSavingOutput.apply, (x,))
+    y = ExpSavingOutput.apply(x)
+    with ef.no_grad():
+        y.mul_(2)  # the saved output changed in place
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        y.sum().backward()

@@ -435,10 +435,12 @@ def _forward_mode(cls, ctx, args, outs) -> None:
         else:
             tangents.append(None)
     ctx._in_jvp = True
+    STATE.fwd_level, level = 0, STATE.fwd_level  # the rule's own ops carry no tangents (as for primitives)
     try:
         res = cls.jvp(ctx, *tangents)
     finally:
         ctx._in_jvp = False
+        STATE.fwd_level = level
     res = list(res) if isinstance(res, tuple) else [res]
     if len(res) != len(outs):
         raise RuntimeError(f"{cls.__name__}.jvp returned {len(res)} tangents, expected {len(outs)} (one per output of forward)")
