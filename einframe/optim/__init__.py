@@ -29,19 +29,12 @@ def create(name: str, params: Iterable[Any], **kwargs: Any) -> Any:
     """
     from .. import plugins
     from ..nn.parameter import is_lazy
+    from ..tensor import Tensor
 
-    host = plugins.get_host()
-    try:
-        cls = host.get("optimizers", name)
-    except KeyError:
-        matches = [n for n in host.names("optimizers") if n.lower() == str(name).lower()]
-        if len(matches) != 1:
-            raise
-        cls = host.get("optimizers", matches[0])
     params = list(params)
     for group in params:
         ps = group.get("params", ()) if isinstance(group, dict) else (group,)
-        ps = list(ps) if not hasattr(ps, "_data") else [ps]
+        ps = [ps] if isinstance(ps, Tensor) else list(ps)
         if isinstance(group, dict):
             group["params"] = ps
         for p in ps:
@@ -51,18 +44,12 @@ def create(name: str, params: Iterable[Any], **kwargs: Any) -> Any:
                     f"is unknown until the module sees an input; run one forward pass with a sample batch (or load a "
                     f"state_dict) before creating the optimizer"
                 )
+    host = plugins.get_host()
+    try:
+        cls = host.get("optimizers", name)
+    except KeyError:
+        matches = [n for n in host.names("optimizers") if n.lower() == str(name).lower()]
+        if len(matches) != 1:
+            raise
+        cls = host.get("optimizers", matches[0])
     return cls(params, **kwargs)
-
-
-# --- optimizers and schedules (the optim engineer's part) ---------------------------------------
-from . import lr_scheduler  # noqa: E402
-from .adagrad import Adagrad  # noqa: E402
-from .adam import Adam  # noqa: E402
-from .adamax import Adamax  # noqa: E402
-from .adamw import AdamW  # noqa: E402
-from .nadam import NAdam  # noqa: E402
-from .optimizer import Optimizer  # noqa: E402
-from .rmsprop import RMSprop  # noqa: E402
-from .sgd import SGD  # noqa: E402
-
-__all__ += ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adamax", "NAdam", "lr_scheduler"]
