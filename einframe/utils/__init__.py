@@ -1,0 +1,5 @@
+"""``ef.utils``: data loading (``ef.utils.data``)."""
+
+from . import data
+
+__all__ = ["data"]
