@@ -1095,7 +1095,7 @@ def setitem(x: Tensor, key, value) -> None:
         value = tensor(value, dtype=x.dtype, device=x.device)
     if STATE.grad_enabled and (x._rg or (isinstance(value, Tensor) and value._rg)):
         _check_leaf(x)
-        _rebase(x, _v.IndexPut(key)(x, value))
+        _rebase(x, _v.IndexPut(key)(_snapshot(x), value))
     else:
         x._data[key] = value._data if isinstance(value, Tensor) else value
         x._vc[0] += 1
@@ -1114,6 +1114,20 @@ def _check_leaf(x: Tensor) -> None:
         )
 
 
+def _snapshot(x: Tensor) -> Tensor:
+    """The value of ``x`` before an in-place op, as its own tensor in the graph.
+
+    The op's node saves this snapshot (not ``x``), so it stays valid after ``x`` takes the new value;
+    nodes that saved ``x`` itself see its version change and raise at backward, as in PyTorch.
+    """
+    old = Tensor._wrap(x._data, x._device)
+    old._rg = x._rg
+    old.grad_fn = x.grad_fn
+    if x._output_nr:
+        old._output_nr = x._output_nr
+    return old
+
+
 def _rebase(x: Tensor, r: Tensor) -> None:
     if r._data.dtype != x._data.dtype:
         r = _cast(r, x._data.dtype)
@@ -1128,7 +1142,7 @@ def _rebase(x: Tensor, r: Tensor) -> None:
 def _inplace(x: Tensor, make, *others, direct=None) -> Tensor:
     if STATE.grad_enabled and (x._rg or builtins.any(isinstance(o, Tensor) and o._rg for o in others)):
         _check_leaf(x)
-        _rebase(x, make(x))
+        _rebase(x, make(_snapshot(x)))
         return x
     try:
         if direct is not None:
