@@ -50,6 +50,9 @@ class Node:
     kind = "Node"
     saves: tuple[int, ...] = ()
     saves_out = False
+    #: ``{i: (j, ...)}``: save input ``i`` only when one of inputs ``j`` needs a gradient (as PyTorch
+    #: does: ``x /= 2`` in a loop must not trip the version check on ``x``, whose value the vjp never reads)
+    save_when: dict[int, tuple[int, ...]] | None = None
     is_view = False  # the output may share memory with input 0 (shares its version counter)
 
     _edges: tuple = ()
@@ -122,8 +125,10 @@ class Node:
         self._seq = next(_seq)
         if self.saves or self.saves_out:
             xs = [None if isinstance(t, Tensor) else t for t in inputs]
+            save_when = self.save_when
             for i in self.saves:
-                xs[i] = inputs[i]
+                if save_when is None or i not in save_when or any(edges[j] is not None for j in save_when[i]):
+                    xs[i] = inputs[i]
             self._saved = (tuple(xs), out if self.saves_out else None)
             self._versions = tuple((t, t._vc[0]) for t in (*xs, out if self.saves_out else None) if isinstance(t, Tensor))
             if STATE.saved_hooks:

@@ -262,6 +262,7 @@ class Sub(Binary):
 @primitive("Pointwise")
 class Mul(Binary):
     saves = (0, 1)
+    save_when = {0: (1,), 1: (0,)}  # da = b, db = a
 
     def forward(self, xp, a, b):
         self.shapes = (_shape(a), _shape(b))
@@ -277,6 +278,7 @@ class Mul(Binary):
 @primitive("Pointwise")
 class Div(Binary):
     saves = (0, 1)
+    save_when = {0: (1,), 1: (0, 1)}  # da = 1/b, db = -a/b²
 
     def forward(self, xp, a, b):
         self.shapes = (_shape(a), _shape(b))
