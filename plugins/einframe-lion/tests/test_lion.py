@@ -3,9 +3,9 @@ import sys
 
 import numpy as np
 import pytest
+from einframe_lion import Lion, Shampoo
 
 import einframe as ef
-from einframe_lion import Lion, Shampoo
 
 
 def _lion_ref(p, grads, lr, b1, b2, wd):

@@ -2,10 +2,10 @@ import subprocess
 import sys
 
 import numpy as np
+from einframe_lsuv import GradLogger, orthonormal_
 
 import einframe as ef
 from einframe import nn
-from einframe_lsuv import GradLogger, orthonormal_
 
 
 def _deep_net():

@@ -2,9 +2,9 @@ import math
 
 import numpy as np
 import pytest
+from einframe_tensorlayers import KroneckerLinear, LowRankLinear, TTLinear
 
 import einframe as ef
-from einframe_tensorlayers import KroneckerLinear, LowRankLinear, TTLinear
 
 
 def _double(m):

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import math
 
+from opt_einsum import get_symbol
+
 import einframe as ef
 from einframe import nn
-from opt_einsum import get_symbol
 
 
 def _uniform_(t: ef.Tensor, bound: float) -> None:
