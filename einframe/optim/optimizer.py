@@ -90,6 +90,9 @@ class Optimizer:
             )
         if isinstance(params, dict):
             params = [params]
+        if isinstance(params, (set, frozenset)):
+            params = {"params": params}  # add_param_group explains why sets are refused
+            params = [params]
         param_groups = list(params)
         if len(param_groups) == 0:
             raise ValueError("optimizer got an empty parameter list; pass model.parameters() of a model that has parameters")
