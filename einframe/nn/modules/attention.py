@@ -30,6 +30,10 @@ from .normalization import LayerNorm
 __all__ = ["MultiheadAttention", "TransformerEncoderLayer"]
 
 
+class NonDynamicallyQuantizableLinear(Linear):
+    """PyTorch's name for ``MultiheadAttention.out_proj`` (a plain ``Linear``), kept so reprs match."""
+
+
 class MultiheadAttention(Module):
     """Multi-head attention with packed ``in_proj_weight`` (3E, E), ``in_proj_bias`` (3E,) and ``out_proj`` (Linear E->E).
 
@@ -70,7 +74,7 @@ class MultiheadAttention(Module):
             self.in_proj_bias = Parameter(Tensor._wrap(dev.xp.empty((3 * embed_dim,), dtype=dt), dev))
         else:
             self.register_parameter("in_proj_bias", None)
-        self.out_proj = Linear(embed_dim, embed_dim, bias=bias, device=device, dtype=dtype)
+        self.out_proj = NonDynamicallyQuantizableLinear(embed_dim, embed_dim, bias=bias, device=device, dtype=dtype)
         self.bias_k = self.bias_v = None
         self.add_zero_attn = False
         self._reset_parameters()

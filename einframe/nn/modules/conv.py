@@ -141,7 +141,7 @@ class _ConvNd(Module):
             s += ", bias=False"
         if self.padding_mode != "zeros":
             s += ", padding_mode={padding_mode}"
-        return s.format(**{k: (repr(v) if isinstance(v, str) else v) for k, v in self.__dict__.items()})
+        return s.format(**self.__dict__)
 
     def _conv_forward(self, input: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
         fn = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}[self._n]

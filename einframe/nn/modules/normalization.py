@@ -7,7 +7,7 @@ BatchNorm's running stats and ``num_batches_tracked`` are updated in place exact
 >>> from einframe import nn
 >>> bn = nn.BatchNorm2d(6)
 >>> bn
-BatchNorm2d(6, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)
+BatchNorm2d(6, eps=1e-05, momentum=0.1, affine=True, bias=True, track_running_stats=True)
 >>> _ = bn(ef.randn(4, 6, 3, 3))
 >>> int(bn.num_batches_tracked)
 1
@@ -41,14 +41,17 @@ class _BatchNorm(Module):
 
     def __init__(
         self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = True,
-        track_running_stats: bool = True, device: Any = None, dtype: Any = None,
+        track_running_stats: bool = True, device: Any = None, dtype: Any = None, *, bias: bool = True,
     ) -> None:  # fmt: skip
         super().__init__()
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         if affine:
             self.weight = Parameter(_full((num_features,), 1.0, device, dtype))
-            self.bias = Parameter(_full((num_features,), 0.0, device, dtype))
+            if bias:
+                self.bias = Parameter(_full((num_features,), 0.0, device, dtype))
+            else:
+                self.register_parameter("bias", None)
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
@@ -73,7 +76,8 @@ class _BatchNorm(Module):
         if self.affine:
             with no_grad():
                 self.weight.fill_(1)
-                self.bias.zero_()
+                if self.bias is not None:
+                    self.bias.zero_()
 
     def _check_input_dim(self, input: Tensor) -> None:
         if input.dim() not in self._dims:
@@ -99,7 +103,10 @@ class _BatchNorm(Module):
         )  # fmt: skip
 
     def extra_repr(self) -> str:
-        return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, track_running_stats={self.track_running_stats}"
+        return (
+            f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
+            f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}"
+        )
 
 
 class BatchNorm1d(_BatchNorm):
@@ -128,7 +135,7 @@ class LayerNorm(Module):
     >>> import einframe as ef
     >>> from einframe import nn
     >>> nn.LayerNorm(10)
-    LayerNorm((10,), eps=1e-05, elementwise_affine=True)
+    LayerNorm((10,), eps=1e-05, elementwise_affine=True, bias=True)
     """
 
     __constants__ = ["normalized_shape", "eps", "elementwise_affine"]
@@ -164,7 +171,9 @@ class LayerNorm(Module):
         return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
-        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+        return (
+            f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}, bias={self.bias is not None}"
+        )
 
 
 class GroupNorm(Module):
@@ -173,13 +182,21 @@ class GroupNorm(Module):
     >>> import einframe as ef
     >>> from einframe import nn
     >>> nn.GroupNorm(2, 4)
-    GroupNorm(2, 4, eps=1e-05, affine=True)
+    GroupNorm(2, 4, eps=1e-05, affine=True, bias=True)
     """
 
     __constants__ = ["num_groups", "num_channels", "eps", "affine"]
 
     def __init__(
-        self, num_groups: int, num_channels: int, eps: float = 1e-5, affine: bool = True, device: Any = None, dtype: Any = None
+        self,
+        num_groups: int,
+        num_channels: int,
+        eps: float = 1e-5,
+        affine: bool = True,
+        device: Any = None,
+        dtype: Any = None,
+        *,
+        bias: bool = True,
     ) -> None:
         super().__init__()
         if num_channels % num_groups:
@@ -187,7 +204,10 @@ class GroupNorm(Module):
         self.num_groups, self.num_channels, self.eps, self.affine = num_groups, num_channels, eps, affine
         if affine:
             self.weight = Parameter(_full((num_channels,), 1.0, device, dtype))
-            self.bias = Parameter(_full((num_channels,), 0.0, device, dtype))
+            if bias:
+                self.bias = Parameter(_full((num_channels,), 0.0, device, dtype))
+            else:
+                self.register_parameter("bias", None)
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
@@ -196,10 +216,11 @@ class GroupNorm(Module):
         if self.affine:
             with no_grad():
                 self.weight.fill_(1)
-                self.bias.zero_()
+                if self.bias is not None:
+                    self.bias.zero_()
 
     def forward(self, input: Tensor) -> Tensor:
         return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
-        return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"
+        return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, bias={self.bias is not None}"
