@@ -337,3 +337,18 @@ def test_optim_create_builtin_sgd_when_available():
         pytest.skip("optimizers land in their own issue")
     opt = ef.optim.create("SGD", nn.Linear(2, 2).parameters(), lr=0.1)
     assert type(opt).__name__ == "SGD"
+
+
+def test_every_hookspec_is_documented():
+    import inspect
+    import pathlib
+
+    from einframe.plugins import hookspecs
+
+    page = (pathlib.Path(__file__).resolve().parent.parent / "docs" / "plugins.md").read_text()
+    specs = [n for n, f in vars(hookspecs).items() if inspect.isfunction(f) and n.startswith("register_")]
+    assert sorted(specs) == sorted(hookspecs.HOOK_FOR_KIND.values())
+    for name in specs:
+        assert f"`{name}(register)`" in page, name
+    for env in (ef.plugins.ENV_DISABLE_AUTOLOAD, ef.plugins.ENV_ALLOW, ef.plugins.ENV_STRICT):
+        assert env in page, env

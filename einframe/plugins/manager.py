@@ -130,7 +130,8 @@ class PluginReport:
             head = f"{p.distribution} {p.version or '?'} [{p.source}] {p.status}"
             lines.append(head)
             if p.entry_points:
-                lines.append(f"  entry points: {', '.join(p.entry_points)}")
+                label = "module" if p.source == "builtin" else "entry points"
+                lines.append(f"  {label}: {', '.join(p.entry_points)}")
             for kind in KINDS:
                 names = p.registered.get(kind)
                 if names:
