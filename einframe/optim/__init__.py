@@ -53,3 +53,17 @@ def create(name: str, params: Iterable[Any], **kwargs: Any) -> Any:
             raise
         cls = host.get("optimizers", matches[0])
     return cls(params, **kwargs)
+
+
+# --- optimizers and schedules (the optim engineer's part) ---------------------------------------
+from . import lr_scheduler  # noqa: E402
+from .adagrad import Adagrad  # noqa: E402
+from .adam import Adam  # noqa: E402
+from .adamax import Adamax  # noqa: E402
+from .adamw import AdamW  # noqa: E402
+from .nadam import NAdam  # noqa: E402
+from .optimizer import Optimizer  # noqa: E402
+from .rmsprop import RMSprop  # noqa: E402
+from .sgd import SGD  # noqa: E402
+
+__all__ += ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adamax", "NAdam", "lr_scheduler"]

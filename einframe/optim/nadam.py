@@ -5,7 +5,7 @@
 >>> opt = ef.optim.NAdam([w], lr=0.1)
 >>> w.sum().backward(); opt.step()
 >>> round(w.item(), 3)
-0.9
+0.894
 """
 
 from __future__ import annotations
