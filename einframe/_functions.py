@@ -251,12 +251,8 @@ def _operands(a, b):
             za, zb = a._data.ndim == 0, b._data.ndim == 0
             if ca == cb:
                 dt = (db if za else da) if za != zb else np.promote_types(da, db)
-            else:
-                hi, lo = (a, b) if ca > cb else (b, a)
-                if hi._data.ndim == 0 and lo._data.ndim != 0:
-                    dt = _dt.get_default_dtype().np if _category(hi._data.dtype) == 2 else hi._data.dtype
-                else:
-                    dt = np.promote_types(da, db)
+            else:  # the higher category wins with its own dtype: int64 + float32 -> float32 (0-d or not)
+                dt = da if ca > cb else db
             return _cast(a, dt), _cast(b, dt)
         return a, _scalar(b, a)
     if isinstance(b, Tensor):
