@@ -286,3 +286,15 @@ def test_activation_stats():
     net(x)
     assert len(h2.stats[""]["mean"]) == 2 and set(h2.stats) == {""}
     h2.remove()
+
+
+def test_backward_hook_plumbing_keeps_forward_mode_tangents():
+    import einframe.autograd.forward_ad as fwAD
+
+    m = nn.Linear(2, 1).double()
+    m.register_full_backward_hook(lambda *a: None)
+    x = ef.ones(2, dtype=ef.float64)
+    with fwAD.dual_level():
+        y = m(fwAD.make_dual(x, ef.ones(2, dtype=ef.float64)))
+        tangent = fwAD.unpack_dual(y).tangent
+    assert np.allclose(tangent.detach().numpy(), m.weight.detach().numpy().sum())

@@ -48,7 +48,9 @@ class BackwardHookFunction(core.Node):
             o = Tensor._wrap(t._data, t._device)
             o._vc = t._vc
             if t._tangent is not None:
-                o._tangent = t._tangent
+                from ..autograd.forward_ad import _attach
+
+                _attach(o, t._tangent)
             outs.append(o)
         if not (STATE.grad_enabled and any(t._rg for t in tensors)):
             return tuple(outs), None
