@@ -1108,6 +1108,13 @@ def _check_leaf(x: Tensor) -> None:
             "a leaf Variable that requires grad is being used in an in-place operation; "
             "wrap the update in `with ef.no_grad():` or operate on a clone"
         )
+    fn = x.grad_fn
+    if fn is not None and fn.is_view and fn._edges and fn._edges[0] is not None and type(fn._edges[0][0]).__name__ == "AccumulateGrad":
+        # the recorded op would replace the view's array and leave the leaf unchanged (as PyTorch, refuse)
+        raise RuntimeError(
+            f"a view of a leaf Variable that requires grad is being used in an in-place operation "
+            f"(the view comes from {fn.name()}); update the leaf under `with ef.no_grad():` or use an out-of-place op"
+        )
 
 
 def _snapshot(x: Tensor) -> Tensor:
