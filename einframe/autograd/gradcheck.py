@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..backend import CPU, to_backend
 from ..tensor import Tensor
 from .engine import grad
 from .grad_mode import enable_grad, no_grad
@@ -13,6 +14,11 @@ __all__ = ["gradcheck", "gradgradcheck", "GradcheckError"]
 
 class GradcheckError(RuntimeError):
     """Analytical and numerical derivatives disagree."""
+
+
+def _host(a) -> np.ndarray:
+    """A float64 numpy copy of an array on any device (cupy arrays do not convert implicitly)."""
+    return np.array(to_backend(a, CPU), dtype=np.float64)  # a copy: outputs may be views of the inputs
 
 
 def _outputs(fn, inputs) -> list[Tensor]:
@@ -31,9 +37,9 @@ def _numerical(fn, inputs, wrt, eps):
             for j in range(flat.size):
                 orig = flat[j].item()
                 flat[j] = orig + eps
-                plus = [np.array(o._data, dtype=np.float64).reshape(-1) for o in _outputs(fn, inputs)]
+                plus = [_host(o._data).reshape(-1) for o in _outputs(fn, inputs)]
                 flat[j] = orig - eps
-                minus = [np.array(o._data, dtype=np.float64).reshape(-1) for o in _outputs(fn, inputs)]
+                minus = [_host(o._data).reshape(-1) for o in _outputs(fn, inputs)]
                 flat[j] = orig
                 cols.append(np.concatenate([(p - m) / (2 * eps) for p, m in zip(plus, minus)]) if plus else np.zeros(0))
         n_out = sum(int(o._data.size) for o in base)
@@ -59,7 +65,7 @@ def _analytical(fn, inputs, wrt, n_out):
                 gos.append(Tensor._wrap(z, o2._device))
             gs = grad(diff_outs, [inputs[i] for i in wrt], gos, retain_graph=True, allow_unused=True)
             rows.append(np.concatenate([
-                (np.asarray(g._data, dtype=np.float64).reshape(-1) if g is not None else np.zeros(int(inputs[i]._data.size)))
+                (_host(g._data).reshape(-1) if g is not None else np.zeros(int(inputs[i]._data.size)))
                 for g, i in zip(gs, wrt)
             ]))
     return np.stack(rows) if rows else np.zeros((0, 0))
@@ -99,7 +105,7 @@ def gradgradcheck(fn, inputs, grad_outputs=None, *, eps: float = 1e-6, atol: flo
     outs = _outputs(fn, inputs)
     if grad_outputs is None:
         rng = np.random.default_rng(0)
-        grad_outputs = [F.tensor(rng.standard_normal(o.shape), dtype=o.dtype, requires_grad=True) for o in outs if o.requires_grad]
+        grad_outputs = [F.tensor(rng.standard_normal(o.shape), dtype=o.dtype, device=o.device, requires_grad=True) for o in outs if o.requires_grad]
     n_in = len(inputs)
 
     def first(*args):
