@@ -1,7 +1,7 @@
 """The ``einframe`` command (also ``python -m einframe``).
 
 Subcommands: ``plugins`` (what each plugin distribution registered, and failures), ``info``
-(version, devices, BLAS, plan cache, plugin summary) and ``demo`` (not built yet).
+(version, devices, BLAS, plan cache, plugin summary) and ``demo`` (train the seed's MNIST Net).
 
 >>> from einframe.cli import main
 >>> main(["plugins"])  # doctest: +ELLIPSIS
@@ -30,7 +30,10 @@ def build_parser() -> argparse.ArgumentParser:
     pp.add_argument("--json", action="store_true", help="print the report as JSON")
     pi = sub.add_parser("info", help="version, devices, BLAS, plan cache and plugin summary")
     pi.add_argument("--json", action="store_true", help="print as JSON")
-    sub.add_parser("demo", help="run the demo (not implemented yet)")
+    pd = sub.add_parser("demo", help="train the seed's MNIST Net and print the held-out accuracy")
+    from .demo import add_arguments
+
+    add_arguments(pd)
     return p
 
 
@@ -133,7 +136,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             _print_info(data)
         return 0
     if args.command == "demo":
-        print("einframe demo: not implemented yet (it comes with the demo issue)", file=sys.stderr)
-        return 2
+        from .demo import run
+
+        return run(args)
     parser.error(f"unknown command {args.command!r}")  # pragma: no cover
     return 2
