@@ -236,11 +236,14 @@ def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--quick", action="store_true", help="fewer repetitions")
     ap.add_argument("--json", help="write results to this file")
+    ap.add_argument("--only", help="run only the workloads whose name contains this text")
     args = ap.parse_args(argv)
     results = {}
     print(f"einframe {ef.__version__}, numpy {np.__version__}, torch {torch.__version__ if torch else 'not installed'}")
     print(f"{'workload':42s} {'einframe':>10s} {'numpy':>10s} {'torch':>10s} {'ef/np':>7s} {'ef/torch':>8s}")
     for name, (make, reps) in WORKLOADS.items():
+        if args.only and args.only not in name:
+            continue
         fns = make()
         reps = max(3, reps // 4) if args.quick else reps
         # interleave rounds so drift on a shared machine hits every contender alike
