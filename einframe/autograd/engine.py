@@ -8,8 +8,6 @@ differentiated again.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from .._state import STATE
 from ..ops.core import AccumulateGrad, Node
 from ..tensor import Tensor
@@ -224,7 +222,7 @@ def _accumulate(t: Tensor, g: Tensor, create_graph: bool, handed_out: set[int]) 
         t.grad = t.grad + g
     else:
         gd = t.grad._data
-        if getattr(gd, "flags", None) is not None and gd.flags.writeable and gd.shape == g._data.shape:
+        if getattr(getattr(gd, "flags", None), "writeable", True) and gd.shape == g._data.shape:  # cupy flags have no writeable
             gd += g._data
             t.grad._vc[0] += 1
         else:
