@@ -32,8 +32,9 @@ class Contract(Node):
                 grads.append(None)
                 continue
             derived, deltas = vjp_canon(self.canon, k)
-            ops = [g, *(x for j, x in enumerate(xs) if j != k)]
-            ops += [_eye(n, g) for n in deltas]
+            ops = [g, *xs[:k], *xs[k + 1 :]]
+            if deltas:
+                ops += [_eye(n, g) for n in deltas]
             grads.append(Contract(derived)(*ops))
         return tuple(grads)
 

@@ -172,9 +172,12 @@ class Relu(Unary):
     def forward(self, xp, x):
         return xp.maximum(x, 0)
 
-    def df(self, x, out):
-        # a constant 0/1 mask (piecewise constant: its own derivative is zero)
-        return Tensor._wrap(out._data > 0, out._device)
+    # the mask out > 0 is piecewise constant (its own derivative is zero), so it selects as a constant
+    def vjp(self, g, xs, out):
+        return (Where(out._data > 0)(g, 0),)
+
+    def jvp(self, ts, xs, out):
+        return Where(out._data > 0)(ts[0], 0)
 
 
 @primitive("Pointwise")
