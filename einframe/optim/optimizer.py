@@ -3,13 +3,13 @@
 Updates run in place on the parameters' raw arrays (numpy or CuPy, via ``p._device.xp``), outside
 the autograd graph, and bump each parameter's version counter as an in-place op would.
 
->>> import einframe as ef
->>> w = ef.tensor([1.0, 2.0], requires_grad=True)
->>> opt = ef.optim.SGD([w], lr=0.5)
->>> (w * w).sum().backward()
->>> opt.step()
->>> w
-tensor([0., 0.], requires_grad=True)
+    >>> import einframe as ef
+    >>> w = ef.tensor([1.0, 2.0], requires_grad=True)
+    >>> opt = ef.optim.SGD([w], lr=0.5)
+    >>> (w * w).sum().backward()
+    >>> opt.step()
+    >>> w
+    tensor([0., 0.], requires_grad=True)
 """
 
 from __future__ import annotations
@@ -58,11 +58,11 @@ class Optimizer:
     ``params`` is an iterable of tensors, or of dicts (param groups) each holding ``"params"`` and
     options that override ``defaults`` for that group.
 
-    >>> import einframe as ef
-    >>> a, b = ef.randn(2, requires_grad=True), ef.randn(3, requires_grad=True)
-    >>> opt = ef.optim.SGD([{"params": [a]}, {"params": [b], "lr": 0.1}], lr=0.01, momentum=0.9)
-    >>> [g["lr"] for g in opt.param_groups]
-    [0.01, 0.1]
+        >>> import einframe as ef
+        >>> a, b = ef.randn(2, requires_grad=True), ef.randn(3, requires_grad=True)
+        >>> opt = ef.optim.SGD([{"params": [a]}, {"params": [b], "lr": 0.1}], lr=0.01, momentum=0.9)
+        >>> [g["lr"] for g in opt.param_groups]
+        [0.01, 0.1]
     """
 
     def __init_subclass__(cls, **kw) -> None:
@@ -117,12 +117,13 @@ class Optimizer:
     def add_param_group(self, param_group: dict[str, Any]) -> None:
         """Add a group of parameters (with its own options) to the optimizer.
 
-        >>> import einframe as ef
-        >>> a, b = ef.randn(2, requires_grad=True), ef.randn(2, requires_grad=True)
-        >>> opt = ef.optim.Adam([a], lr=1e-3)
-        >>> opt.add_param_group({"params": [b], "lr": 1e-4})
-        >>> len(opt.param_groups), opt.param_groups[1]["betas"]
-        (2, (0.9, 0.999))
+        Examples:
+            >>> import einframe as ef
+            >>> a, b = ef.randn(2, requires_grad=True), ef.randn(2, requires_grad=True)
+            >>> opt = ef.optim.Adam([a], lr=1e-3)
+            >>> opt.add_param_group({"params": [b], "lr": 1e-4})
+            >>> len(opt.param_groups), opt.param_groups[1]["betas"]
+            (2, (0.9, 0.999))
         """
         if not isinstance(param_group, dict):
             raise TypeError(f"param_group must be a dict, got {type(param_group).__name__}")
@@ -203,13 +204,13 @@ class Optimizer:
         Parameters are replaced by their index (counted across groups in order); state tensors are
         references (``ef.save`` copies them to disk).
 
-        >>> import einframe as ef
-        >>> w = ef.randn(2, requires_grad=True)
-        >>> opt = ef.optim.SGD([w], lr=0.1, momentum=0.9)
-        >>> w.sum().backward(); opt.step()
-        >>> sd = opt.state_dict()
-        >>> list(sd["state"]), sd["param_groups"][0]["params"], sorted(sd["state"][0])
-        ([0], [0], ['momentum_buffer'])
+            >>> import einframe as ef
+            >>> w = ef.randn(2, requires_grad=True)
+            >>> opt = ef.optim.SGD([w], lr=0.1, momentum=0.9)
+            >>> w.sum().backward(); opt.step()
+            >>> sd = opt.state_dict()
+            >>> list(sd["state"]), sd["param_groups"][0]["params"], sorted(sd["state"][0])
+            ([0], [0], ['momentum_buffer'])
         """
         mapping: dict[int, int] = {}
         groups = []

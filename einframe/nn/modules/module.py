@@ -10,21 +10,21 @@ name updates ``_buffers``; everything else is a plain attribute. Modules stored 
 Per-call hooks live in ordered dicts and are plain Python calls (pluggy is only used to discover
 named hooks, see :meth:`Module.attach_hook`).
 
->>> import einframe as ef
->>> from einframe import nn
->>> class MLP(nn.Module):
-...     def __init__(self):
-...         super().__init__()
-...         self.hidden = nn.Linear(4, 2)
-...         self.output = nn.Linear(2, 3)
-...
-...     def forward(self, x):
-...         return self.output(self.hidden(x).relu())
->>> net = MLP()
->>> list(net.state_dict())
-['hidden.weight', 'hidden.bias', 'output.weight', 'output.bias']
->>> net(ef.randn(2, 4)).shape
-einframe.Size([2, 3])
+    >>> import einframe as ef
+    >>> from einframe import nn
+    >>> class MLP(nn.Module):
+    ...     def __init__(self):
+    ...         super().__init__()
+    ...         self.hidden = nn.Linear(4, 2)
+    ...         self.output = nn.Linear(2, 3)
+    ...
+    ...     def forward(self, x):
+    ...         return self.output(self.hidden(x).relu())
+    >>> net = MLP()
+    >>> list(net.state_dict())
+    ['hidden.weight', 'hidden.bias', 'output.weight', 'output.bias']
+    >>> net(ef.randn(2, 4)).shape
+    einframe.Size([2, 3])
 """
 
 from __future__ import annotations
@@ -66,15 +66,16 @@ _global_backward_hooks: OrderedDict[int, Callable] = OrderedDict()
 def register_module_forward_pre_hook(hook: Callable) -> RemovableHandle:
     """Run ``hook(module, args)`` before the ``forward`` of EVERY module (global, as in PyTorch).
 
-    >>> import einframe as ef
-    >>> from einframe import nn
-    >>> from einframe.nn.modules.module import register_module_forward_pre_hook
-    >>> seen = []
-    >>> h = register_module_forward_pre_hook(lambda m, args: seen.append(type(m).__name__))
-    >>> _ = nn.Sequential(nn.ReLU())(ef.ones(1))
-    >>> h.remove()
-    >>> seen
-    ['Sequential', 'ReLU']
+    Examples:
+        >>> import einframe as ef
+        >>> from einframe import nn
+        >>> from einframe.nn.modules.module import register_module_forward_pre_hook
+        >>> seen = []
+        >>> h = register_module_forward_pre_hook(lambda m, args: seen.append(type(m).__name__))
+        >>> _ = nn.Sequential(nn.ReLU())(ef.ones(1))
+        >>> h.remove()
+        >>> seen
+        ['Sequential', 'ReLU']
     """
     return RemovableHandle(_global_forward_pre_hooks, hook)
 
@@ -82,12 +83,13 @@ def register_module_forward_pre_hook(hook: Callable) -> RemovableHandle:
 def register_module_forward_hook(hook: Callable, *, with_kwargs: bool = False, always_call: bool = False) -> RemovableHandle:
     """Run ``hook(module, args, output)`` after the ``forward`` of EVERY module (global).
 
-    >>> import einframe as ef
-    >>> from einframe import nn
-    >>> from einframe.nn.modules.module import register_module_forward_hook
-    >>> with register_module_forward_hook(lambda m, a, out: out * 0):
-    ...     nn.Identity()(ef.ones(2))
-    tensor([0., 0.])
+    Examples:
+        >>> import einframe as ef
+        >>> from einframe import nn
+        >>> from einframe.nn.modules.module import register_module_forward_hook
+        >>> with register_module_forward_hook(lambda m, a, out: out * 0):
+        ...     nn.Identity()(ef.ones(2))
+        tensor([0., 0.])
     """
     h = RemovableHandle(_global_forward_hooks, hook, _global_forward_hooks_with_kwargs, _global_forward_hooks_always_called)
     if with_kwargs:
@@ -100,14 +102,15 @@ def register_module_forward_hook(hook: Callable, *, with_kwargs: bool = False, a
 def register_module_full_backward_pre_hook(hook: Callable) -> RemovableHandle:
     """Run ``hook(module, grad_output)`` in backward for EVERY module (global).
 
-    >>> import einframe as ef
-    >>> from einframe import nn
-    >>> from einframe.nn.modules.module import register_module_full_backward_pre_hook
-    >>> seen = []
-    >>> with register_module_full_backward_pre_hook(lambda m, g: seen.append(type(m).__name__)):
-    ...     nn.Linear(2, 1)(ef.ones(2)).sum().backward()
-    >>> seen
-    ['Linear']
+    Examples:
+        >>> import einframe as ef
+        >>> from einframe import nn
+        >>> from einframe.nn.modules.module import register_module_full_backward_pre_hook
+        >>> seen = []
+        >>> with register_module_full_backward_pre_hook(lambda m, g: seen.append(type(m).__name__)):
+        ...     nn.Linear(2, 1)(ef.ones(2)).sum().backward()
+        >>> seen
+        ['Linear']
     """
     return RemovableHandle(_global_backward_pre_hooks, hook)
 
@@ -115,15 +118,16 @@ def register_module_full_backward_pre_hook(hook: Callable) -> RemovableHandle:
 def register_module_full_backward_hook(hook: Callable) -> RemovableHandle:
     """Run ``hook(module, grad_input, grad_output)`` in backward for EVERY module (global).
 
-    >>> import einframe as ef
-    >>> from einframe import nn
-    >>> from einframe.nn.modules.module import register_module_full_backward_hook
-    >>> seen = []
-    >>> x = ef.ones(2, requires_grad=True)
-    >>> with register_module_full_backward_hook(lambda m, gi, go: seen.append(gi[0].shape)):
-    ...     nn.Linear(2, 1)(x).sum().backward()
-    >>> seen
-    [einframe.Size([2])]
+    Examples:
+        >>> import einframe as ef
+        >>> from einframe import nn
+        >>> from einframe.nn.modules.module import register_module_full_backward_hook
+        >>> seen = []
+        >>> x = ef.ones(2, requires_grad=True)
+        >>> with register_module_full_backward_hook(lambda m, gi, go: seen.append(gi[0].shape)):
+        ...     nn.Linear(2, 1)(x).sum().backward()
+        >>> seen
+        [einframe.Size([2])]
     """
     return RemovableHandle(_global_backward_hooks, hook)
 
@@ -311,20 +315,20 @@ class Module:
     Subclasses call ``super().__init__()`` first, assign parameters and submodules as attributes,
     and define ``forward``. Calling the module runs its hooks around ``forward``.
 
-    >>> import einframe as ef
-    >>> from einframe import nn
-    >>> class Scale(nn.Module):
-    ...     def __init__(self, n):
-    ...         super().__init__()
-    ...         self.w = nn.Parameter(ef.ones(n))
-    ...
-    ...     def forward(self, x):
-    ...         return x * self.w
-    >>> m = Scale(3)
-    >>> [name for name, _ in m.named_parameters()]
-    ['w']
-    >>> m(ef.ones(3))
-    tensor([1., 1., 1.], grad_fn=<MulBackward>)
+        >>> import einframe as ef
+        >>> from einframe import nn
+        >>> class Scale(nn.Module):
+        ...     def __init__(self, n):
+        ...         super().__init__()
+        ...         self.w = nn.Parameter(ef.ones(n))
+        ...
+        ...     def forward(self, x):
+        ...         return x * self.w
+        >>> m = Scale(3)
+        >>> [name for name, _ in m.named_parameters()]
+        ['w']
+        >>> m(ef.ones(3))
+        tensor([1., 1., 1.], grad_fn=<MulBackward>)
     """
 
     dump_patches: bool = False
@@ -367,13 +371,13 @@ class Module:
 
         Persistent buffers are part of ``state_dict``; all buffers move with ``to()``.
 
-        >>> import einframe as ef
-        >>> from einframe import nn
-        >>> m = nn.Module()
-        >>> m.register_buffer("running_mean", ef.zeros(3))
-        >>> m.register_buffer("scratch", ef.zeros(1), persistent=False)
-        >>> list(m.state_dict())
-        ['running_mean']
+            >>> import einframe as ef
+            >>> from einframe import nn
+            >>> m = nn.Module()
+            >>> m.register_buffer("running_mean", ef.zeros(3))
+            >>> m.register_buffer("scratch", ef.zeros(1), persistent=False)
+            >>> list(m.state_dict())
+            ['running_mean']
         """
         if "_buffers" not in self.__dict__:
             raise AttributeError("cannot assign buffer before Module.__init__() call")
@@ -391,13 +395,14 @@ class Module:
     def register_parameter(self, name: str, param: Parameter | None) -> None:
         """Add a parameter (``None`` is allowed and reserves the name, like ``Linear(bias=False)``).
 
-        >>> from einframe import nn
-        >>> import einframe as ef
-        >>> m = nn.Module()
-        >>> m.register_parameter("w", nn.Parameter(ef.zeros(2)))
-        >>> m.register_parameter("b", None)
-        >>> [n for n, _ in m.named_parameters()]
-        ['w']
+        Examples:
+            >>> from einframe import nn
+            >>> import einframe as ef
+            >>> m = nn.Module()
+            >>> m.register_parameter("w", nn.Parameter(ef.zeros(2)))
+            >>> m.register_parameter("b", None)
+            >>> [n for n, _ in m.named_parameters()]
+            ['w']
         """
         if "_parameters" not in self.__dict__:
             raise AttributeError("cannot assign parameter before Module.__init__() call")
@@ -430,13 +435,14 @@ class Module:
     def add_module(self, name: str, module: Module | None) -> None:
         """Add a child module (same as ``setattr(self, name, module)``, but any string name works).
 
-        >>> from einframe import nn
-        >>> net = nn.Sequential()
-        >>> net.add_module("block 0", nn.ReLU())
-        >>> net
-        Sequential(
-          (block 0): ReLU()
-        )
+        Examples:
+            >>> from einframe import nn
+            >>> net = nn.Sequential()
+            >>> net.add_module("block 0", nn.ReLU())
+            >>> net
+            Sequential(
+              (block 0): ReLU()
+            )
         """
         if not isinstance(module, Module) and module is not None:
             raise TypeError(f"{_typename(module)} is not a Module subclass")
@@ -450,21 +456,23 @@ class Module:
     def register_module(self, name: str, module: Module | None) -> None:
         """Alias of :meth:`add_module`.
 
-        >>> from einframe import nn
-        >>> m = nn.Module()
-        >>> m.register_module("act", nn.ReLU())
-        >>> m.act
-        ReLU()
+        Examples:
+            >>> from einframe import nn
+            >>> m = nn.Module()
+            >>> m.register_module("act", nn.ReLU())
+            >>> m.act
+            ReLU()
         """
         self.add_module(name, module)
 
     def get_submodule(self, target: str) -> Module:
         """The submodule at dotted path ``target`` (``""`` is the module itself).
 
-        >>> from einframe import nn
-        >>> net = nn.Sequential(nn.Sequential(nn.Linear(2, 2)))
-        >>> net.get_submodule("0.0")
-        Linear(in_features=2, out_features=2, bias=True)
+        Examples:
+            >>> from einframe import nn
+            >>> net = nn.Sequential(nn.Sequential(nn.Linear(2, 2)))
+            >>> net.get_submodule("0.0")
+            Linear(in_features=2, out_features=2, bias=True)
         """
         if target == "":
             return self
@@ -480,9 +488,10 @@ class Module:
     def get_parameter(self, target: str) -> Parameter:
         """The parameter at dotted path ``target``.
 
-        >>> from einframe import nn
-        >>> nn.Sequential(nn.Linear(2, 3)).get_parameter("0.bias").shape
-        einframe.Size([3])
+        Examples:
+            >>> from einframe import nn
+            >>> nn.Sequential(nn.Linear(2, 3)).get_parameter("0.bias").shape
+            einframe.Size([3])
         """
         module_path, _, param_name = target.rpartition(".")
         mod = self.get_submodule(module_path)
@@ -496,12 +505,13 @@ class Module:
     def get_buffer(self, target: str) -> Tensor:
         """The buffer at dotted path ``target``.
 
-        >>> import einframe as ef
-        >>> from einframe import nn
-        >>> m = nn.Sequential(nn.Module())
-        >>> m[0].register_buffer("steps", ef.zeros(1))
-        >>> m.get_buffer("0.steps")
-        tensor([0.])
+        Examples:
+            >>> import einframe as ef
+            >>> from einframe import nn
+            >>> m = nn.Sequential(nn.Module())
+            >>> m[0].register_buffer("steps", ef.zeros(1))
+            >>> m.get_buffer("0.steps")
+            tensor([0.])
         """
         module_path, _, buffer_name = target.rpartition(".")
         mod = self.get_submodule(module_path)
@@ -630,9 +640,10 @@ class Module:
     def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
         """Every parameter (of submodules too, when ``recurse``); a shared parameter once.
 
-        >>> from einframe import nn
-        >>> sum(p.numel() for p in nn.Linear(4, 8).parameters())
-        40
+        Examples:
+            >>> from einframe import nn
+            >>> sum(p.numel() for p in nn.Linear(4, 8).parameters())
+            40
         """
         for _, param in self.named_parameters(recurse=recurse):
             yield param
@@ -642,9 +653,10 @@ class Module:
     ) -> Iterator[tuple[str, Parameter]]:
         """``(dotted name, parameter)`` pairs; a shared parameter is listed once.
 
-        >>> from einframe import nn
-        >>> [(n, tuple(p.shape)) for n, p in nn.Sequential(nn.Linear(4, 8)).named_parameters()]
-        [('0.weight', (8, 4)), ('0.bias', (8,))]
+        Examples:
+            >>> from einframe import nn
+            >>> [(n, tuple(p.shape)) for n, p in nn.Sequential(nn.Linear(4, 8)).named_parameters()]
+            [('0.weight', (8, 4)), ('0.bias', (8,))]
         """
         yield from self._named_members(
             lambda m: m._parameters.items(), prefix=prefix, recurse=recurse, remove_duplicate=remove_duplicate
@@ -653,12 +665,13 @@ class Module:
     def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
         """Every buffer (of submodules too, when ``recurse``).
 
-        >>> import einframe as ef
-        >>> from einframe import nn
-        >>> m = nn.Module()
-        >>> m.register_buffer("b", ef.ones(1))
-        >>> list(m.buffers())
-        [tensor([1.])]
+        Examples:
+            >>> import einframe as ef
+            >>> from einframe import nn
+            >>> m = nn.Module()
+            >>> m.register_buffer("b", ef.ones(1))
+            >>> list(m.buffers())
+            [tensor([1.])]
         """
         for _, buf in self.named_buffers(recurse=recurse):
             yield buf
@@ -668,12 +681,13 @@ class Module:
     ) -> Iterator[tuple[str, Tensor]]:
         """``(dotted name, buffer)`` pairs.
 
-        >>> import einframe as ef
-        >>> from einframe import nn
-        >>> m = nn.Sequential(nn.Module())
-        >>> m[0].register_buffer("b", ef.ones(1))
-        >>> [n for n, _ in m.named_buffers()]
-        ['0.b']
+        Examples:
+            >>> import einframe as ef
+            >>> from einframe import nn
+            >>> m = nn.Sequential(nn.Module())
+            >>> m[0].register_buffer("b", ef.ones(1))
+            >>> [n for n, _ in m.named_buffers()]
+            ['0.b']
         """
         yield from self._named_members(
             lambda m: m._buffers.items(), prefix=prefix, recurse=recurse, remove_duplicate=remove_duplicate
@@ -682,9 +696,10 @@ class Module:
     def children(self) -> Iterator[Module]:
         """The direct submodules.
 
-        >>> from einframe import nn
-        >>> list(nn.Sequential(nn.ReLU(), nn.Identity()).children())
-        [ReLU(), Identity()]
+        Examples:
+            >>> from einframe import nn
+            >>> list(nn.Sequential(nn.ReLU(), nn.Identity()).children())
+            [ReLU(), Identity()]
         """
         for _, module in self.named_children():
             yield module
@@ -692,9 +707,10 @@ class Module:
     def named_children(self) -> Iterator[tuple[str, Module]]:
         """``(name, submodule)`` for the direct submodules (each module once).
 
-        >>> from einframe import nn
-        >>> [n for n, _ in nn.Sequential(nn.ReLU(), nn.Identity()).named_children()]
-        ['0', '1']
+        Examples:
+            >>> from einframe import nn
+            >>> [n for n, _ in nn.Sequential(nn.ReLU(), nn.Identity()).named_children()]
+            ['0', '1']
         """
         memo: set[int] = set()
         for name, module in self._modules.items():
@@ -705,10 +721,11 @@ class Module:
     def modules(self) -> Iterator[Module]:
         """This module and every submodule, depth first (each once).
 
-        >>> from einframe import nn
-        >>> l = nn.Linear(2, 2)
-        >>> [type(m).__name__ for m in nn.Sequential(l, l).modules()]
-        ['Sequential', 'Linear']
+        Examples:
+            >>> from einframe import nn
+            >>> l = nn.Linear(2, 2)
+            >>> [type(m).__name__ for m in nn.Sequential(l, l).modules()]
+            ['Sequential', 'Linear']
         """
         for _, module in self.named_modules():
             yield module
@@ -718,9 +735,10 @@ class Module:
     ) -> Iterator[tuple[str, Module]]:
         """``(dotted name, module)`` for this module (name ``prefix``) and every submodule.
 
-        >>> from einframe import nn
-        >>> [n for n, _ in nn.Sequential(nn.Sequential(nn.ReLU())).named_modules()]
-        ['', '0', '0.0']
+        Examples:
+            >>> from einframe import nn
+            >>> [n for n, _ in nn.Sequential(nn.Sequential(nn.ReLU())).named_modules()]
+            ['', '0', '0.0']
         """
         if memo is None:
             memo = set()
@@ -753,10 +771,10 @@ class Module:
         Values are detached tensors sharing memory with the module (``keep_vars=True`` keeps the
         Parameters themselves).
 
-        >>> from einframe import nn
-        >>> net = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 1))
-        >>> list(net.state_dict())
-        ['0.weight', '0.bias', '2.weight', '2.bias']
+            >>> from einframe import nn
+            >>> net = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 1))
+            >>> list(net.state_dict())
+            ['0.weight', '0.bias', '2.weight', '2.bias']
         """
         if args:  # PyTorch's deprecated positional form: state_dict(destination, prefix, keep_vars)
             if len(args) > 3:
@@ -853,12 +871,12 @@ class Module:
         ``strict=True`` (default), missing or unexpected keys raise RuntimeError; shape mismatches
         always raise. Returns ``(missing_keys, unexpected_keys)``.
 
-        >>> from einframe import nn
-        >>> a, b = nn.Linear(2, 2), nn.Linear(2, 2)
-        >>> b.load_state_dict(a.state_dict())
-        <All keys matched successfully>
-        >>> bool((a.weight == b.weight).all())
-        True
+            >>> from einframe import nn
+            >>> a, b = nn.Linear(2, 2), nn.Linear(2, 2)
+            >>> b.load_state_dict(a.state_dict())
+            <All keys matched successfully>
+            >>> bool((a.weight == b.weight).all())
+            True
         """
         if not isinstance(state_dict, Mapping):
             raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}.")
@@ -924,18 +942,18 @@ class Module:
 
         The classic use is initialisation:
 
-        >>> import einframe as ef
-        >>> from einframe import nn
-        >>> def init(m):
-        ...     if type(m) is nn.Linear:
-        ...         with ef.no_grad():
-        ...             m.weight.fill_(1.0)
-        ...             m.bias.zero_()
-        >>> net = nn.Sequential(nn.Linear(2, 2), nn.ReLU()).apply(init)
-        >>> net[0].weight
-        Parameter containing:
-        tensor([[1., 1.],
-                [1., 1.]], requires_grad=True)
+            >>> import einframe as ef
+            >>> from einframe import nn
+            >>> def init(m):
+            ...     if type(m) is nn.Linear:
+            ...         with ef.no_grad():
+            ...             m.weight.fill_(1.0)
+            ...             m.bias.zero_()
+            >>> net = nn.Sequential(nn.Linear(2, 2), nn.ReLU()).apply(init)
+            >>> net[0].weight
+            Parameter containing:
+            tensor([[1., 1.],
+                    [1., 1.]], requires_grad=True)
         """
         for module in self.children():
             module.apply(fn)
@@ -947,10 +965,10 @@ class Module:
 
         A dtype applies to floating-point tensors only (integer buffers keep their dtype).
 
-        >>> import einframe as ef
-        >>> from einframe import nn
-        >>> nn.Linear(2, 2).to(ef.float64).weight.dtype
-        einframe.float64
+            >>> import einframe as ef
+            >>> from einframe import nn
+            >>> nn.Linear(2, 2).to(ef.float64).weight.dtype
+            einframe.float64
         """
         dev, dtype, _ = _parse_to(*args, **kwargs)
         if dtype is not None and not dtype.is_floating_point:
@@ -972,9 +990,10 @@ class Module:
     def cpu(self: T) -> T:
         """Move every parameter and buffer to the CPU.
 
-        >>> from einframe import nn
-        >>> str(nn.Linear(1, 1).cpu().weight.device)
-        'cpu'
+        Examples:
+            >>> from einframe import nn
+            >>> str(nn.Linear(1, 1).cpu().weight.device)
+            'cpu'
         """
         return self.to("cpu")
 
@@ -985,9 +1004,10 @@ class Module:
     def double(self: T) -> T:
         """Cast floating-point parameters and buffers to float64.
 
-        >>> from einframe import nn
-        >>> nn.Linear(1, 1).double().bias.dtype
-        einframe.float64
+        Examples:
+            >>> from einframe import nn
+            >>> nn.Linear(1, 1).double().bias.dtype
+            einframe.float64
         """
         return self._apply(lambda t: t.double() if t.is_floating_point() else t)
 
@@ -1002,10 +1022,11 @@ class Module:
     def train(self: T, mode: bool = True) -> T:
         """Set training mode (``self.training``) on this module and every submodule.
 
-        >>> from einframe import nn
-        >>> net = nn.Sequential(nn.ReLU()).eval()
-        >>> net.training, net[0].training
-        (False, False)
+        Examples:
+            >>> from einframe import nn
+            >>> net = nn.Sequential(nn.ReLU()).eval()
+            >>> net.training, net[0].training
+            (False, False)
         """
         if not isinstance(mode, bool):
             raise ValueError("training mode is expected to be boolean")
@@ -1021,9 +1042,10 @@ class Module:
     def requires_grad_(self: T, requires_grad: bool = True) -> T:
         """Set ``requires_grad`` on every parameter (freeze with ``requires_grad_(False)``).
 
-        >>> from einframe import nn
-        >>> any(p.requires_grad for p in nn.Linear(2, 2).requires_grad_(False).parameters())
-        False
+        Examples:
+            >>> from einframe import nn
+            >>> any(p.requires_grad for p in nn.Linear(2, 2).requires_grad_(False).parameters())
+            False
         """
         for p in self.parameters():
             p.requires_grad_(requires_grad)
@@ -1032,13 +1054,14 @@ class Module:
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset the gradients of every parameter (to None by default, or to zeros).
 
-        >>> import einframe as ef
-        >>> from einframe import nn
-        >>> m = nn.Linear(2, 1)
-        >>> m(ef.ones(2)).sum().backward()
-        >>> m.zero_grad()
-        >>> m.weight.grad is None
-        True
+        Examples:
+            >>> import einframe as ef
+            >>> from einframe import nn
+            >>> m = nn.Linear(2, 1)
+            >>> m(ef.ones(2)).sum().backward()
+            >>> m.zero_grad()
+            >>> m.weight.grad is None
+            True
         """
         for p in self.parameters():
             if p.grad is None:
@@ -1063,13 +1086,13 @@ class Module:
         A returned non-tuple is wrapped into a 1-tuple. With ``with_kwargs=True`` the hook is
         ``hook(module, args, kwargs)`` and may return ``(args, kwargs)``.
 
-        >>> import einframe as ef
-        >>> from einframe import nn
-        >>> m = nn.Identity()
-        >>> h = m.register_forward_pre_hook(lambda mod, args: args[0] * 10)
-        >>> m(ef.ones(1))
-        tensor([10.])
-        >>> h.remove()
+            >>> import einframe as ef
+            >>> from einframe import nn
+            >>> m = nn.Identity()
+            >>> h = m.register_forward_pre_hook(lambda mod, args: args[0] * 10)
+            >>> m(ef.ones(1))
+            tensor([10.])
+            >>> h.remove()
         """
         h = RemovableHandle(self._forward_pre_hooks, hook, self._forward_pre_hooks_with_kwargs)
         if with_kwargs:
@@ -1086,14 +1109,14 @@ class Module:
         With ``with_kwargs=True`` the hook is ``hook(module, args, kwargs, output)``; with
         ``always_call=True`` it also runs when ``forward`` raised.
 
-        >>> import einframe as ef
-        >>> from einframe import nn
-        >>> m = nn.Linear(3, 2)
-        >>> shapes = []
-        >>> h = m.register_forward_hook(lambda mod, args, out: shapes.append(tuple(out.shape)))
-        >>> _ = m(ef.ones(4, 3))
-        >>> shapes
-        [(4, 2)]
+            >>> import einframe as ef
+            >>> from einframe import nn
+            >>> m = nn.Linear(3, 2)
+            >>> shapes = []
+            >>> h = m.register_forward_hook(lambda mod, args, out: shapes.append(tuple(out.shape)))
+            >>> _ = m(ef.ones(4, 3))
+            >>> shapes
+            [(4, 2)]
         """
         h = RemovableHandle(self._forward_hooks, hook, self._forward_hooks_with_kwargs, self._forward_hooks_always_called)
         if with_kwargs:
@@ -1109,13 +1132,13 @@ class Module:
 
         A returned tuple replaces ``grad_output`` for the rest of backward.
 
-        >>> import einframe as ef
-        >>> from einframe import nn
-        >>> m = nn.Linear(2, 1)
-        >>> h = m.register_full_backward_pre_hook(lambda mod, g: (g[0] * 0,))
-        >>> m(ef.ones(2)).sum().backward()
-        >>> m.weight.grad
-        tensor([[0., 0.]])
+            >>> import einframe as ef
+            >>> from einframe import nn
+            >>> m = nn.Linear(2, 1)
+            >>> h = m.register_full_backward_pre_hook(lambda mod, g: (g[0] * 0,))
+            >>> m(ef.ones(2)).sum().backward()
+            >>> m.weight.grad
+            tensor([[0., 0.]])
         """
         h = RemovableHandle(self._backward_pre_hooks, hook)
         if prepend:
@@ -1128,15 +1151,15 @@ class Module:
         ``grad_input`` has one entry per tensor positional argument (None where it does not require
         grad); a returned tuple replaces it.
 
-        >>> import einframe as ef
-        >>> from einframe import nn
-        >>> m = nn.Linear(2, 1)
-        >>> x = ef.ones(3, 2, requires_grad=True)
-        >>> got = []
-        >>> h = m.register_full_backward_hook(lambda mod, gi, go: got.append((gi[0].shape, go[0].shape)))
-        >>> m(x).sum().backward()
-        >>> got
-        [(einframe.Size([3, 2]), einframe.Size([3, 1]))]
+            >>> import einframe as ef
+            >>> from einframe import nn
+            >>> m = nn.Linear(2, 1)
+            >>> x = ef.ones(3, 2, requires_grad=True)
+            >>> got = []
+            >>> h = m.register_full_backward_hook(lambda mod, gi, go: got.append((gi[0].shape, go[0].shape)))
+            >>> m(x).sum().backward()
+            >>> got
+            [(einframe.Size([3, 2]), einframe.Size([3, 1]))]
         """
         h = RemovableHandle(self._backward_hooks, hook)
         if prepend:
@@ -1154,14 +1177,14 @@ class Module:
         and ``activation_stats`` (records mean/std/min/max of every module's output). Returns a
         handle whose ``remove()`` detaches it.
 
-        >>> import einframe as ef
-        >>> from einframe import nn
-        >>> net = nn.Sequential(nn.Linear(2, 2), nn.ReLU())
-        >>> h = net.attach_hook("activation_stats")
-        >>> _ = net(ef.ones(3, 2))
-        >>> sorted(h.stats)
-        ['', '0', '1']
-        >>> h.remove()
+            >>> import einframe as ef
+            >>> from einframe import nn
+            >>> net = nn.Sequential(nn.Linear(2, 2), nn.ReLU())
+            >>> h = net.attach_hook("activation_stats")
+            >>> _ = net(ef.ones(3, 2))
+            >>> sorted(h.stats)
+            ['', '0', '1']
+            >>> h.remove()
         """
         from ...plugins import get
 
@@ -1253,9 +1276,10 @@ class Module:
     def extra_repr(self) -> str:
         """The text between the parentheses of this module's repr (override in layers).
 
-        >>> from einframe import nn
-        >>> nn.Linear(4, 8).extra_repr()
-        'in_features=4, out_features=8, bias=True'
+        Examples:
+            >>> from einframe import nn
+            >>> nn.Linear(4, 8).extra_repr()
+            'in_features=4, out_features=8, bias=True'
         """
         return ""
 
