@@ -16,6 +16,7 @@ SAMPLES = [
     ("Fold2d-overlap", (2, 3, 3, 4, 2, 2), lambda: Fold((7, 6), (2, 2), (2, 1), (1, 2))),
     ("Fold2d-disjoint", (2, 3, 3, 4, 2, 2), lambda: Fold((6, 9), (2, 2), (2, 2), (1, 1))),
     ("Fold2d-remainder", (1, 2, 2, 2, 3, 3), lambda: Fold((7, 8), (3, 3), (2, 2), (1, 1))),
+    ("Fold2d-wide-lead", (4, 4, 3, 2, 2, 3), lambda: Fold((4, 5), (2, 3), (1, 1), (1, 1))),
 ]
 
 

@@ -131,6 +131,17 @@ class Fold(Node):
             )
             xp.lib.stride_tricks.as_strided(out, shape=g.shape, strides=strides)[...] = g
             return out
+        nl = len(lead)
+        if prod(lead) >= 16:
+            # accumulate in (*S, *lead) memory order: each strided add then moves contiguous runs of
+            # prod(lead) elements (2x faster than adding (..., O, κ) slices); the result is a transposed view
+            perm_g = tuple(range(nl + n, nl + 2 * n)) + tuple(range(nl, nl + n)) + tuple(range(nl))
+            gt = xp.ascontiguousarray(g.transpose(perm_g))  # (*k, *O, *lead)
+            acc = xp.zeros(self.size + lead, dtype=g.dtype)
+            for kappa in itertools.product(*(range(k) for k in self.k)):
+                sl = tuple(slice(c * d, c * d + s * (o - 1) + 1, s) for c, d, s, o in zip(kappa, self.d, self.s, outs))
+                acc[sl] += gt[kappa]
+            return acc.transpose(tuple(range(n, n + nl)) + tuple(range(n)))
         for kappa in itertools.product(*(range(k) for k in self.k)):
             sl = tuple(slice(c * d, c * d + s * (o - 1) + 1, s) for c, d, s, o in zip(kappa, self.d, self.s, outs))
             out[(Ellipsis, *sl)] += g[(Ellipsis, *((slice(None),) * n), *kappa)]
