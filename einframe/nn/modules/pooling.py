@@ -1,4 +1,4 @@
-"""Pooling layers: ``MaxPool1d/2d`` (Window + first-argmax selection), ``AvgPool1d/2d`` (Window +
+"""Pooling layers: ``MaxPool1d/2d`` (first maximum of each window, gathered), ``AvgPool1d/2d`` (Window +
 ``einsum('bchwkl,hw->bchw', windows, 1/count)``), ``AdaptiveAvgPool2d`` (``einsum('bchw,ih,jw->bcij')``),
 ``AdaptiveMaxPool2d``.
 
