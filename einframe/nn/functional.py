@@ -227,20 +227,22 @@ def _convnd(input, weight, bias, stride, padding, dilation, groups, n: int, fn: 
     win = _Window(k, s, d)(x)  # (B, C, *O, *k), a view
     O = tuple(win.shape[2 : 2 + n])  # noqa: E741
     sp, kl = _SP[n], _KL[n]
+    # the kernel goes first: the im2col copy the matmul needs is then made in (c, k, l, b, h, w) order,
+    # whose innermost run is a whole row of the input (2x faster than (b, h, w, c, k, l))
     if groups == 1:
-        y = _contract(f"bc{sp}{kl},oc{kl}->bo{sp}", win, weight)
+        y = _contract(f"oc{kl},bc{sp}{kl}->bo{sp}", weight, win)
     else:
         g = groups
         xg = _vw.Reshape((B, g, C // g, *O, *k))(win)
         wg = _vw.Reshape((g, oc // g, cg, *k))(weight)
-        y = _vw.Reshape((B, oc, *O))(_contract(f"bgc{sp}{kl},goc{kl}->bgo{sp}", xg, wg))
+        y = _vw.Reshape((B, oc, *O))(_contract(f"goc{kl},bgc{sp}{kl}->bgo{sp}", wg, xg))
     if bias is not None:
         y = y + _vw.Reshape((oc,) + (1,) * n)(bias)
     return y if batched else y.squeeze(0)
 
 
 def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, dilation=1, groups: int = 1) -> Tensor:
-    """1-D convolution: ``Window`` + ``einsum('bcwl,ocl->bow')`` (grouped: ``'bgcwl,gocl->bgow'``).
+    """1-D convolution: ``Window`` + ``einsum('ocl,bcwl->bow')`` (grouped: ``'gocl,bgcwl->bgow'``).
 
     >>> import einframe as ef, einframe.nn.functional as F
     >>> F.conv1d(ef.ones(1, 1, 5), ef.ones(1, 1, 3), padding=1).tolist()
@@ -250,7 +252,7 @@ def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
 
 
 def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, dilation=1, groups: int = 1) -> Tensor:
-    """2-D convolution: ``Window`` + ``einsum('bchwkl,ockl->bohw')`` (grouped: ``'bgchwkl,gockl->bgohw'``).
+    """2-D convolution: ``Window`` + ``einsum('ockl,bchwkl->bohw')`` (grouped: ``'gockl,bgchwkl->bgohw'``).
 
     ``padding`` is an int, a tuple, ``'same'`` or ``'valid'``; input (N, C, H, W) or (C, H, W).
 
@@ -262,7 +264,7 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
 
 
 def conv3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, dilation=1, groups: int = 1) -> Tensor:
-    """3-D convolution: ``Window`` + ``einsum('bcdhwjkl,ocjkl->bodhw')``.
+    """3-D convolution: ``Window`` + ``einsum('ocjkl,bcdhwjkl->bodhw')``.
 
     >>> import einframe as ef, einframe.nn.functional as F
     >>> F.conv3d(ef.ones(1, 2, 3, 3, 3), ef.ones(4, 2, 2, 2, 2)).shape

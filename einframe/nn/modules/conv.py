@@ -1,6 +1,6 @@
 """Convolution layers: ``Conv1d/2d/3d``, ``ConvTranspose1d/2d``, ``LazyConv2d``.
 
-Each is a sliding-window view plus ONE contraction (``'bchwkl,ockl->bohw'`` for Conv2d); the
+Each is a sliding-window view plus ONE contraction (``'ockl,bchwkl->bohw'`` for Conv2d); the
 transposed convolutions are a contraction plus the window's adjoint, ``Fold`` (overlap-add).
 
 >>> import einframe as ef
@@ -27,8 +27,6 @@ from .lazy import LazyModuleMixin
 from .module import Module
 
 __all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "LazyConv2d"]
-
-_EQ = {1: "bcwl,ocl->bow", 2: "bchwkl,ockl->bohw", 3: "bcdhwjkl,ocjkl->bodhw"}
 
 
 def _ntuple(v, n: int) -> tuple[int, ...]:
@@ -162,7 +160,7 @@ class _ConvNd(Module):
 
 
 class Conv1d(_ConvNd):
-    """1-D convolution over (N, C, L): ``Window`` + ``einsum('bcwl,ocl->bow')``.
+    """1-D convolution over (N, C, L): ``Window`` + ``einsum('ocl,bcwl->bow')``.
 
     >>> import einframe as ef
     >>> from einframe import nn
@@ -192,7 +190,7 @@ class Conv1d(_ConvNd):
 
 
 class Conv2d(_ConvNd):
-    """2-D convolution over (N, C, H, W): ``Window`` + ``einsum('bchwkl,ockl->bohw')`` (grouped: ``'bgchwkl,gockl->bgohw'``).
+    """2-D convolution over (N, C, H, W): ``Window`` + ``einsum('ockl,bchwkl->bohw')`` (grouped: ``'gockl,bgchwkl->bgohw'``).
 
     ``weight`` is (out_channels, in_channels/groups, kh, kw); padding int/tuple/'same'/'valid';
     ``padding_mode`` zeros/reflect/replicate/circular.
@@ -225,7 +223,7 @@ class Conv2d(_ConvNd):
 
 
 class Conv3d(_ConvNd):
-    """3-D convolution over (N, C, D, H, W): ``Window`` + ``einsum('bcdhwjkl,ocjkl->bodhw')``.
+    """3-D convolution over (N, C, D, H, W): ``Window`` + ``einsum('ocjkl,bcdhwjkl->bodhw')``.
 
     >>> import einframe as ef
     >>> from einframe import nn
