@@ -120,10 +120,10 @@ class Fold(Node):
                 raise ValueError(
                     f"Fold: {outs} windows of kernel {self.k} (stride {self.s}, dilation {self.d}) overrun the size {self.size}"
                 )
-        out = xp.zeros(lead + self.size, dtype=g.dtype)
         if prod(outs) == 0 or prod(self.k) == 0:
-            return out
+            return xp.zeros(lead + self.size, dtype=g.dtype)
         if all(k == 1 or s >= d * (k - 1) + 1 for k, s, d in zip(self.k, self.s, self.d)):
+            out = xp.zeros(lead + self.size, dtype=g.dtype)
             # windows do not overlap: one strided write through the window view of ``out``
             st = out.strides[out.ndim - n :]
             strides = (
@@ -131,21 +131,23 @@ class Fold(Node):
             )
             xp.lib.stride_tricks.as_strided(out, shape=g.shape, strides=strides)[...] = g
             return out
-        nl = len(lead)
-        if prod(lead) >= 16:
-            # accumulate in (*S, *lead) memory order: each strided add then moves contiguous runs of
-            # prod(lead) elements (2x faster than adding (..., O, κ) slices); the result is a transposed view
-            perm_g = tuple(range(nl + n, nl + 2 * n)) + tuple(range(nl, nl + n)) + tuple(range(nl))
-            gt = xp.ascontiguousarray(g.transpose(perm_g))  # (*k, *O, *lead)
-            acc = xp.zeros(self.size + lead, dtype=g.dtype)
-            for kappa in itertools.product(*(range(k) for k in self.k)):
-                sl = tuple(slice(c * d, c * d + s * (o - 1) + 1, s) for c, d, s, o in zip(kappa, self.d, self.s, outs))
-                acc[sl] += gt[kappa]
-            return acc.transpose(tuple(range(n, n + nl)) + tuple(range(n)))
+        # accumulate in the memory order of g's (lead, O) dims, so every strided add walks both
+        # operands in memory order (the derived conv gradient arrives as (b, h, w, c, k, l) memory);
+        # the result is returned as a transposed view
+        nl, nd = len(lead), len(lead) + n
+        order = sorted(range(nd), key=lambda i: -abs(g.strides[i]))
+        full = lead + self.size
+        acc = xp.zeros(tuple(full[i] for i in order), dtype=g.dtype)
+        gv = g.transpose(tuple(order) + tuple(range(nd, nd + n)))
         for kappa in itertools.product(*(range(k) for k in self.k)):
-            sl = tuple(slice(c * d, c * d + s * (o - 1) + 1, s) for c, d, s, o in zip(kappa, self.d, self.s, outs))
-            out[(Ellipsis, *sl)] += g[(Ellipsis, *((slice(None),) * n), *kappa)]
-        return out
+            sl = (slice(None),) * nl + tuple(
+                slice(c * d, c * d + s * (o - 1) + 1, s) for c, d, s, o in zip(kappa, self.d, self.s, outs)
+            )
+            acc[tuple(sl[i] for i in order)] += gv[(Ellipsis, *kappa)]
+        inv = [0] * nd
+        for j, i in enumerate(order):
+            inv[i] = j
+        return acc.transpose(inv)
 
     def vjp(self, g, xs, out):
         return (Window(self.k, self.s, self.d, self.outs)(g),)
