@@ -73,8 +73,9 @@ class Node:
     def __call__(self, *inputs) -> Tensor:
         dev = None
         arrays = []
-        record = False
-        for t in inputs:
+        edges = None  # filled only when some input needs a gradient and grad mode is on
+        grad_on = STATE.grad_enabled
+        for i, t in enumerate(inputs):
             if isinstance(t, Tensor):
                 if dev is None:
                     dev = t._device
@@ -84,12 +85,14 @@ class Node:
                         f"move them with .to(device)"
                     )
                 arrays.append(t._data)
-                if t._rg:
-                    record = True
+                if t._rg and grad_on:
+                    if edges is None:
+                        edges = [None] * len(inputs)
+                    fn = t.grad_fn
+                    edges[i] = (fn, t._output_nr) if fn is not None else (t._accumulator(), 0)
             else:
                 arrays.append(t)
-        xp = dev.xp
-        data = self.forward(xp, *arrays)
+        data = self.forward(dev.xp, *arrays)
         if isinstance(data, np.generic):  # numpy ufuncs return scalars for 0-d inputs
             data = np.asarray(data)
         out = Tensor._wrap(data, dev)
@@ -97,8 +100,8 @@ class Node:
             out._vc = inputs[0]._vc
         if data.dtype.kind not in "fc":  # integer and bool results are never differentiable (as PyTorch)
             return out
-        if record and STATE.grad_enabled:
-            self._record(inputs, out)
+        if edges is not None:
+            self._record(inputs, out, edges)
         if STATE.fwd_level:
             ts = [t._tangent if isinstance(t, Tensor) else None for t in inputs]
             if any(t is not None for t in ts):
@@ -113,24 +116,24 @@ class Node:
                 _attach(out, tangent)
         return out
 
-    def _record(self, inputs, out: Tensor) -> None:
-        edges = []
-        for t in inputs:
-            if isinstance(t, Tensor) and t._rg:
-                fn = t.grad_fn
-                edges.append((fn, t._output_nr) if fn is not None else (t._accumulator(), 0))
-            else:
-                edges.append(None)
+    def _record(self, inputs, out: Tensor, edges: list) -> None:
         self._edges = tuple(edges)
         self._seq = next(_seq)
-        if self.saves or self.saves_out:
+        saves, saves_out = self.saves, self.saves_out
+        if saves or saves_out:
             xs = [None if isinstance(t, Tensor) else t for t in inputs]
+            versions = []
             save_when = self.save_when
-            for i in self.saves:
+            for i in saves:
                 if save_when is None or i not in save_when or any(edges[j] is not None for j in save_when[i]):
-                    xs[i] = inputs[i]
-            self._saved = (tuple(xs), out if self.saves_out else None)
-            self._versions = tuple((t, t._vc[0]) for t in (*xs, out if self.saves_out else None) if isinstance(t, Tensor))
+                    t = inputs[i]
+                    xs[i] = t
+                    if isinstance(t, Tensor):
+                        versions.append((t, t._vc[0]))
+            if saves_out:
+                versions.append((out, out._vc[0]))
+            self._saved = (tuple(xs), out if saves_out else None)
+            self._versions = versions
             if STATE.saved_hooks:
                 from ..autograd.graph import _pack
 

@@ -201,9 +201,9 @@ class ToDevice(Node):
     def forward(self, xp, x):
         return to_backend(x, self.target)
 
-    def _record(self, inputs, out):
+    def _record(self, inputs, out, edges):
         self.src_device = inputs[0]._device
-        super()._record(inputs, out)
+        super()._record(inputs, out, edges)
 
     def vjp(self, g, xs, out):
         return (ToDevice(self.src_device)(g),)
