@@ -227,10 +227,11 @@ def _convnd(input, weight, bias, stride, padding, dilation, groups, n: int, fn: 
     win = _Window(k, s, d)(x)  # (B, C, *O, *k), a view
     O = tuple(win.shape[2 : 2 + n])  # noqa: E741
     sp, kl = _SP[n], _KL[n]
-    # the kernel goes first: the im2col copy the matmul needs is then made in (c, k, l, b, h, w) order,
-    # whose innermost run is a whole row of the input (2x faster than (b, h, w, c, k, l))
+    # the kernel goes first, as a (c, k, l, o) view: the im2col copies the matmuls need (forward and
+    # kernel gradient) are then made in (c, k, l, b, h, w) order, whose innermost run is a whole row
+    # of the input (2x faster than (b, h, w, c, k, l))
     if groups == 1:
-        y = _contract(f"oc{kl},bc{sp}{kl}->bo{sp}", weight, win)
+        y = _contract(f"c{kl}o,bc{sp}{kl}->bo{sp}", _contract(f"oc{kl}->c{kl}o", weight), win)
     else:
         g = groups
         xg = _vw.Reshape((B, g, C // g, *O, *k))(win)
@@ -242,7 +243,7 @@ def _convnd(input, weight, bias, stride, padding, dilation, groups, n: int, fn: 
 
 
 def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, dilation=1, groups: int = 1) -> Tensor:
-    """1-D convolution: ``Window`` + ``einsum('ocl,bcwl->bow')`` (grouped: ``'gocl,bgcwl->bgow'``).
+    """1-D convolution: ``Window`` + ``einsum('clo,bcwl->bow')`` (grouped: ``'gocl,bgcwl->bgow'``).
 
     >>> import einframe as ef, einframe.nn.functional as F
     >>> F.conv1d(ef.ones(1, 1, 5), ef.ones(1, 1, 3), padding=1).tolist()
@@ -252,7 +253,10 @@ def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
 
 
 def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, dilation=1, groups: int = 1) -> Tensor:
-    """2-D convolution: ``Window`` + ``einsum('ockl,bchwkl->bohw')`` (grouped: ``'gockl,bgchwkl->bgohw'``).
+    """2-D convolution: ``Window`` + ``einsum('cklo,bchwkl->bohw')`` (grouped: ``'gockl,bgchwkl->bgohw'``).
+
+    The kernel enters as its zero-copy ``(c, k, l, o)`` view (``'ockl->cklo'``), which makes the im2col
+    copies of the forward pass and of the kernel gradient run in memory order.
 
     ``padding`` is an int, a tuple, ``'same'`` or ``'valid'``; input (N, C, H, W) or (C, H, W).
 
@@ -264,7 +268,7 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
 
 
 def conv3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, dilation=1, groups: int = 1) -> Tensor:
-    """3-D convolution: ``Window`` + ``einsum('ocjkl,bcdhwjkl->bodhw')``.
+    """3-D convolution: ``Window`` + ``einsum('cjklo,bcdhwjkl->bodhw')``.
 
     >>> import einframe as ef, einframe.nn.functional as F
     >>> F.conv3d(ef.ones(1, 2, 3, 3, 3), ef.ones(4, 2, 2, 2, 2)).shape

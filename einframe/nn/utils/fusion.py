@@ -2,7 +2,7 @@
 merging of parallel branches into one convolution. Each helper checks its result numerically on a
 random input before returning it (``verify=True``) and raises if the fused layer disagrees.
 
-Why it is exact: a convolution is linear in its weight (``einsum('ockl,bchwkl->bohw')``), so
+Why it is exact: a convolution is linear in its weight (``einsum('bchwkl,ockl->bohw', windows, W)``), so
 summing the outputs of parallel convolutions over the same windows is the convolution with the
 summed kernels; an eval-mode BatchNorm is a per-channel affine map ``y·s + t``, which scales the
 kernel's output channel ``o`` by ``s[o]``.
