@@ -89,9 +89,11 @@ class Adam(Optimizer):
         defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, amsgrad=amsgrad, maximize=maximize)
         super().__init__(params, defaults)
 
+    _decoupled = False  # AdamW: weight decay applied to the parameter, not added to the gradient
+
     def step(self, closure: Callable | None = None):
-        """Perform one Adam step; returns the closure's loss if given."""
+        """Perform one step; returns the closure's loss if given."""
         loss = self._closure_loss(closure)
         for group in self.param_groups:
-            adam_update(self, group, decoupled=False)
+            adam_update(self, group, decoupled=self._decoupled)
         return loss

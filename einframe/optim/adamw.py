@@ -10,16 +10,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
-from .adam import _check_adam, adam_update
-from .optimizer import Optimizer
+from .adam import Adam
 
 __all__ = ["AdamW"]
 
 
-class AdamW(Optimizer):
+class AdamW(Adam):
     r"""AdamW: first :math:`p \leftarrow p\,(1 - \gamma\lambda)`, then the Adam step without L2 in the gradient."""
+
+    _decoupled = True
 
     def __init__(
         self,
@@ -32,13 +33,4 @@ class AdamW(Optimizer):
         *,
         maximize: bool = False,
     ) -> None:
-        _check_adam(lr, betas, eps, weight_decay)
-        defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, amsgrad=amsgrad, maximize=maximize)
-        super().__init__(params, defaults)
-
-    def step(self, closure: Callable | None = None):
-        """Perform one AdamW step; returns the closure's loss if given."""
-        loss = self._closure_loss(closure)
-        for group in self.param_groups:
-            adam_update(self, group, decoupled=True)
-        return loss
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize)
