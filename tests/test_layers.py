@@ -375,3 +375,12 @@ def test_seed_mnist_net_runs_and_trains():
             for p in net.parameters():
                 p.sub_(p.grad * 0.05)
     assert F.nll_loss(net(x), y).item() < first
+
+
+def test_build_single_layers():
+    conv = nn.build(
+        {"type": "Conv2d", "in_channels": 3, "out_channels": 8, "kernel_size": 3, "padding": "same", "padding_mode": "reflect"}
+    )
+    assert isinstance(conv, nn.Conv2d) and conv(ef.randn(1, 3, 5, 5)).shape == (1, 8, 5, 5)
+    loss = nn.build({"type": "CrossEntropyLoss", "label_smoothing": 0.1})
+    assert isinstance(loss, nn.CrossEntropyLoss) and loss.label_smoothing == 0.1
