@@ -147,7 +147,9 @@ def merge_parallel_convs(*branches, identity=False, verify: bool = True, atol: f
     convs = [c for _, _, c in parts]
     bns = [b[1] for b in branches if isinstance(b, (tuple, list))] + ([identity] if isinstance(identity, _BatchNorm) else [])
     if any(bn.training for bn in bns):
-        raise FusionError("merge_parallel_convs: BatchNorm branches must be in eval mode (running statistics); call .eval() first")
+        raise FusionError(
+            "merge_parallel_convs: BatchNorm branches must be in eval mode (running statistics); call .eval() first"
+        )
     ref = convs[0]
     for c in convs:
         if not isinstance(c, Conv2d):
