@@ -105,7 +105,7 @@ def run_backward(
                 needed.add(n)
     results: list = [None] * (len(inputs) if inputs is not None else 0)
 
-    handed_out: set[int] = {id(g._data) for g in grad_outputs}
+    handed_out: set[int] = {id(_owner(g._data)) for g in grad_outputs}
     anomaly = STATE.anomaly
     prev = STATE.grad_enabled
     STATE.grad_enabled = create_graph
@@ -201,6 +201,11 @@ def _pre_hooks(node: Node, grads: list, create_graph: bool) -> list:
     return grads
 
 
+def _owner(a):
+    """The array owning ``a``'s memory (numpy and cupy keep ``base`` pointing at the owner)."""
+    return a if a.base is None else a.base
+
+
 def _accumulate(t: Tensor, g: Tensor, create_graph: bool, handed_out: set[int]) -> None:
     if g._data.dtype != t._data.dtype:
         from .._functions import _cast
@@ -213,10 +218,19 @@ def _accumulate(t: Tensor, g: Tensor, create_graph: bool, handed_out: set[int]) 
             t.grad = g
         else:
             data = g._data
-            # a gradient array may be shared (add passes one array to both inputs) or be a view
-            if id(data) in handed_out or data.base is not None or not getattr(data.flags, "writeable", True):
+            # .grad must own its memory: later backward passes add into it in place. A gradient
+            # array is shared when its memory was already handed to another leaf (add passes one
+            # array to both inputs; a reshape passes a view of it) or given by the caller, and
+            # broadcast views are not writable (numpy) or alias (cupy: a zero stride)
+            owner = _owner(data)
+            if (
+                id(owner) in handed_out
+                or not getattr(data.flags, "writeable", True)
+                or (data.size > 1 and 0 in data.strides)
+            ):
                 data = data.copy()
-            handed_out.add(id(data))
+                owner = data
+            handed_out.add(id(owner))
             t.grad = Tensor._wrap(data, t._device)
     elif create_graph:
         t.grad = t.grad + g

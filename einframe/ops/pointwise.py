@@ -287,6 +287,17 @@ class Div(Binary):
         self.shapes = (_shape(a), _shape(b))
         return a / b
 
+    def vjp(self, g, xs, out):
+        a, b = xs
+        need = self.needs_input_grad
+        ga = sum_to(g / b, self.shapes[0]) if need[0] else None
+        gb = None
+        if need[1]:
+            # b is constant along the dims broadcasting added, so reduce g*a first and divide the
+            # small result: one full-size pass instead of four (softmax's denominator)
+            gb = -sum_to(g * a, self.shapes[1]) / (b * b)
+        return ga, gb
+
     def da(self, a, b, out):
         return 1 / b
 
