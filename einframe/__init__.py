@@ -13,7 +13,6 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from . import dtypes as _dtypes
-from .tensor import Size, Tensor  # first: it completes the Tensor methods from _functions
 from ._functions import *  # noqa: F403
 from ._functions import __all__ as _fn_all
 from .backend import cuda, device
@@ -36,6 +35,7 @@ from .dtypes import (
 from .einsum import EinsumError, plan_cache
 from .random import get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 from .serialization import SerializationError, load, save
+from .tensor import Size, Tensor  # first: it completes the Tensor methods from _functions
 
 half, float, double = float16, float32, float64  # noqa: A001
 short, int, long = int16, int32, int64  # noqa: A001

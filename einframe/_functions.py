@@ -16,7 +16,7 @@ import numpy as np
 
 from . import dtypes as _dt
 from ._state import STATE
-from .backend import CPU, device, get_device, to_backend
+from .backend import CPU, get_device, to_backend
 from .einsum import EinsumError
 from .ops import contract as _c
 from .ops import pointwise as _p
@@ -499,7 +499,12 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
     return _c.contract(_MATMUL_EQ[na > 1, nb > 1], a, b)
 
 
-_MATMUL_EQ = {(False, False): "k,k->", (False, True): "k,...kj->...j", (True, False): "...ik,k->...i", (True, True): "...ik,...kj->...ij"}
+_MATMUL_EQ = {
+    (False, False): "k,k->",
+    (False, True): "k,...kj->...j",
+    (True, False): "...ik,k->...i",
+    (True, True): "...ik,...kj->...ij",
+}
 
 
 def mm(input: Tensor, mat2: Tensor) -> Tensor:
@@ -806,7 +811,9 @@ def permute(input: Tensor, *dims) -> Tensor:
     """Reorder dims: a Contract such as ``'ijk->kij'`` executed as a zero-copy transpose."""
     dims = _size(dims)
     if len(dims) != input._data.ndim:
-        raise RuntimeError(f"permute(sparse_coo): number of dimensions in the tensor input does not match the length of the desired ordering of dimensions i.e. input.dim() = {input._data.ndim} is not equal to len(dims) = {len(dims)}")
+        raise RuntimeError(
+            f"permute(sparse_coo): number of dimensions in the tensor input does not match the length of the desired ordering of dimensions i.e. input.dim() = {input._data.ndim} is not equal to len(dims) = {len(dims)}"
+        )
     perm = tuple(input._dim(d) for d in dims)
     if sorted(perm) != list(range(len(perm))):
         raise RuntimeError(f"permute(): dims {dims} are not a permutation of 0..{len(perm) - 1}")
@@ -834,7 +841,11 @@ def t(input: Tensor) -> Tensor:
 def squeeze(input: Tensor, dim=None) -> Tensor:
     """Remove dims of size 1 (all, or those in ``dim``)."""
     shape = input._data.shape
-    axes = set(i for i, n in enumerate(shape) if n == 1) if dim is None else {input._dim(d) for d in ((dim,) if isinstance(dim, int) else dim)}
+    axes = (
+        set(i for i, n in enumerate(shape) if n == 1)
+        if dim is None
+        else {input._dim(d) for d in ((dim,) if isinstance(dim, int) else dim)}
+    )
     return reshape(input, tuple(n for i, n in enumerate(shape) if not (i in axes and n == 1)))
 
 
@@ -853,7 +864,9 @@ def expand(input: Tensor, *sizes) -> Tensor:
     sizes = _size(sizes)
     shape = input._data.shape
     if len(sizes) < len(shape):
-        raise RuntimeError(f"expand: the number of sizes provided ({len(sizes)}) must be greater or equal to the number of dimensions in the tensor ({len(shape)})")
+        raise RuntimeError(
+            f"expand: the number of sizes provided ({len(sizes)}) must be greater or equal to the number of dimensions in the tensor ({len(shape)})"
+        )
     lead = len(sizes) - len(shape)
     target = []
     for i, s in enumerate(sizes):
@@ -899,7 +912,9 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     for k, t in enumerate(tensors):
         s = t._data.shape
         if len(s) != len(ref) or builtins.any(a != b for i, (a, b) in enumerate(zip(s, ref)) if i != d):
-            raise RuntimeError(f"Sizes of tensors must match except in dimension {d}. Expected size {list(ref)} but got size {list(s)} for tensor number {k} in the list.")
+            raise RuntimeError(
+                f"Sizes of tensors must match except in dimension {d}. Expected size {list(ref)} but got size {list(s)} for tensor number {k} in the list."
+            )
     dts = {t._data.dtype for t in tensors}
     if len(dts) > 1:
         dt = np.result_type(*dts)
@@ -917,7 +932,9 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
         raise RuntimeError("stack expects a non-empty TensorList")
     for k, t in enumerate(tensors):
         if t.shape != tensors[0].shape:
-            raise RuntimeError(f"stack expects each tensor to be equal size, but got {list(tensors[0].shape)} at entry 0 and {list(t.shape)} at entry {k}")
+            raise RuntimeError(
+                f"stack expects each tensor to be equal size, but got {list(tensors[0].shape)} at entry 0 and {list(t.shape)} at entry {k}"
+            )
     return cat([unsqueeze(t, dim) for t in tensors], dim)
 
 
@@ -931,7 +948,9 @@ def split(tensor: Tensor, split_size_or_sections, dim: int = 0) -> tuple[Tensor,
     else:
         sizes = list(split_size_or_sections)
         if builtins.sum(sizes) != n:
-            raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {n} (input tensor's size at dimension {d}), but got split_sizes={sizes}")
+            raise RuntimeError(
+                f"split_with_sizes expects split_sizes to sum exactly to {n} (input tensor's size at dimension {d}), but got split_sizes={sizes}"
+            )
     out, start = [], 0
     for s in sizes:
         out.append(narrow(tensor, d, start, s))
@@ -975,7 +994,9 @@ def gather(input: Tensor, dim: int, index: Tensor) -> Tensor:
     idx = _index_array(index, input)
     xp = input._device.xp
     if idx.ndim != input._data.ndim:
-        raise RuntimeError(f"gather(): index tensor must have the same number of dimensions ({idx.ndim}) as input tensor ({input._data.ndim})")
+        raise RuntimeError(
+            f"gather(): index tensor must have the same number of dimensions ({idx.ndim}) as input tensor ({input._data.ndim})"
+        )
     key = []
     for i, n in enumerate(idx.shape):
         if i == d:
@@ -995,7 +1016,9 @@ def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
     m = _mask(mask)
     if isinstance(value, Tensor):
         if value._data.ndim != 0:
-            raise RuntimeError(f"masked_fill only supports a 0-dimensional value tensor, but got tensor with {value._data.ndim} dimension(s)")
+            raise RuntimeError(
+                f"masked_fill only supports a 0-dimensional value tensor, but got tensor with {value._data.ndim} dimension(s)"
+            )
         return _p.Where(m)(_cast(value, input._data.dtype), input)
     return _p.Where(m)(_scalar(value, input), input)
 
@@ -1026,7 +1049,9 @@ def triu(input: Tensor, diagonal: int = 0) -> Tensor:
 def _index_array(index, like: Tensor):
     if isinstance(index, Tensor):
         if index._device is not like._device:
-            raise RuntimeError(f"indices should be on the same device as the indexed tensor ({like._device}), got {index._device}")
+            raise RuntimeError(
+                f"indices should be on the same device as the indexed tensor ({like._device}), got {index._device}"
+            )
         a = index._data
     else:
         a = like._device.xp.asarray(index)
@@ -1055,7 +1080,9 @@ def _norm_key(x: Tensor, key) -> tuple:
                 raise ValueError("step must be greater than zero")
             out.append(k)
         else:
-            raise IndexError(f"only integers, slices, None, Ellipsis and integer or boolean tensors are valid indices (got {type(k).__name__})")
+            raise IndexError(
+                f"only integers, slices, None, Ellipsis and integer or boolean tensors are valid indices (got {type(k).__name__})"
+            )
     return tuple(out)
 
 
@@ -1109,7 +1136,13 @@ def _check_leaf(x: Tensor) -> None:
             "wrap the update in `with ef.no_grad():` or operate on a clone"
         )
     fn = x.grad_fn
-    if fn is not None and fn.is_view and fn._edges and fn._edges[0] is not None and type(fn._edges[0][0]).__name__ == "AccumulateGrad":
+    if (
+        fn is not None
+        and fn.is_view
+        and fn._edges
+        and fn._edges[0] is not None
+        and type(fn._edges[0][0]).__name__ == "AccumulateGrad"
+    ):
         # the recorded op would replace the view's array and leave the leaf unchanged (as PyTorch, refuse)
         raise RuntimeError(
             f"a view of a leaf Variable that requires grad is being used in an in-place operation "
@@ -1291,7 +1324,11 @@ def masked_fill_(x: Tensor, mask, value) -> Tensor:
 
 def clone(input: Tensor, *, memory_format=None) -> Tensor:
     """A copy with its own memory; gradients flow back to ``input``."""
-    return _p.Cast(input._data.dtype)(input) if input._rg or input._tangent is not None else Tensor._wrap(input._data.copy(), input._device)
+    return (
+        _p.Cast(input._data.dtype)(input)
+        if input._rg or input._tangent is not None
+        else Tensor._wrap(input._data.copy(), input._device)
+    )
 
 
 def detach(input: Tensor) -> Tensor:
@@ -1381,3 +1418,5 @@ def _compare_raw(a, b, op):
     a, b = _operands(a, b)
     return _p.Compare(op)(a, b)
 
+
+_install_tensor_methods(Tensor)

@@ -110,7 +110,9 @@ def train(args) -> float:
     model = Net().to(device)
     optimizer = ef.optim.SGD(model.parameters(), lr=args.lr, momentum=args.momentum)
     scheduler = ef.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=args.epochs)
-    print(f"einframe {ef.__version__} demo: seed MNIST Net on {name}; {len(train_set)} train / {len(test_set)} held out; device {device}")
+    print(
+        f"einframe {ef.__version__} demo: seed MNIST Net on {name}; {len(train_set)} train / {len(test_set)} held out; device {device}"
+    )
     history = {"train_loss": [], "train_acc": [], "test_loss": [], "test_acc": []}
     start = time.perf_counter()
     for epoch in range(1, args.epochs + 1):

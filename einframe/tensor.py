@@ -10,7 +10,6 @@ from typing import Any
 import numpy as np
 
 from . import dtypes as _dt
-from ._state import STATE
 from .backend import CPU, device, get_device, to_backend
 
 __all__ = ["Tensor", "Size"]
@@ -61,7 +60,11 @@ class Tensor:
     def __init__(self, *args, dtype=None, device=None):
         if len(args) == 1 and not isinstance(args[0], numbers.Integral):
             src = args[0]
-            data = src._data if isinstance(src, Tensor) else np.asarray(src, dtype=_dt.to_numpy_dtype(dtype or _dt.get_default_dtype()))
+            data = (
+                src._data
+                if isinstance(src, Tensor)
+                else np.asarray(src, dtype=_dt.to_numpy_dtype(dtype or _dt.get_default_dtype()))
+            )
         else:
             shape = args[0] if len(args) == 1 and isinstance(args[0], (tuple, list)) else args
             data = np.empty(tuple(shape), dtype=_dt.to_numpy_dtype(dtype or _dt.get_default_dtype()))
@@ -123,7 +126,9 @@ class Tensor:
             acc = self._acc = AccumulateGrad(self)
         return acc
 
-    def backward(self, gradient: Tensor | None = None, retain_graph: bool | None = None, create_graph: bool = False, inputs=None) -> None:
+    def backward(
+        self, gradient: Tensor | None = None, retain_graph: bool | None = None, create_graph: bool = False, inputs=None
+    ) -> None:
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad`` (see ``einframe.autograd.backward``)."""
         from .autograd.engine import backward
 
@@ -240,7 +245,9 @@ class Tensor:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
         if self._device is not CPU:
             if not force:
-                raise TypeError(f"can't convert {self._device} tensor to numpy. Use Tensor.cpu() to copy the tensor to host memory first.")
+                raise TypeError(
+                    f"can't convert {self._device} tensor to numpy. Use Tensor.cpu() to copy the tensor to host memory first."
+                )
             return to_backend(self._data, CPU)
         return self._data
 
@@ -368,7 +375,9 @@ class Tensor:
 
     def __deepcopy__(self, memo):
         if self.grad_fn is not None:
-            raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) support the deepcopy protocol at the moment")
+            raise RuntimeError(
+                "Only Tensors created explicitly by the user (graph leaves) support the deepcopy protocol at the moment"
+            )
         t = Tensor._wrap(self._data.copy(), self._device)
         t._rg = self._rg
         if self.grad is not None:
@@ -386,6 +395,6 @@ class Tensor:
         raise TypeError("einframe tensors are not pickled; use ef.save / ef.load (safetensors, no code on load)")
 
 
-from . import _functions as _F  # noqa: E402  (Tensor methods below delegate to these)
-
-_F._install_tensor_methods(Tensor)
+# the methods are installed by _functions itself, at the end of its import, so the two modules can
+# be imported in either order
+from . import _functions as _F  # noqa: E402  (to() and clone() delegate to it)

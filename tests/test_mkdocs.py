@@ -22,6 +22,12 @@ def test_mkdocs_build_strict(tmp_path):
     pytest.importorskip("mkdocstrings")
     exe = shutil.which("mkdocs") or f"{sys.executable} -m mkdocs"
     cmd = [*exe.split(), "build", "--strict", "-d", str(tmp_path / "site")]
-    r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env={"NO_MKDOCS_2_WARNING": "1", "PATH": "/usr/bin:/bin"} | dict(__import__("os").environ))
+    r = subprocess.run(
+        cmd,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={"NO_MKDOCS_2_WARNING": "1", "PATH": "/usr/bin:/bin"} | dict(__import__("os").environ),
+    )
     assert r.returncode == 0, r.stdout + r.stderr
     assert (tmp_path / "site" / "index.html").exists()

@@ -223,11 +223,7 @@ def _accumulate(t: Tensor, g: Tensor, create_graph: bool, handed_out: set[int]) 
             # array to both inputs; a reshape passes a view of it) or given by the caller, and
             # broadcast views are not writable (numpy) or alias (cupy: a zero stride)
             owner = _owner(data)
-            if (
-                id(owner) in handed_out
-                or not getattr(data.flags, "writeable", True)
-                or (data.size > 1 and 0 in data.strides)
-            ):
+            if id(owner) in handed_out or not getattr(data.flags, "writeable", True) or (data.size > 1 and 0 in data.strides):
                 data = data.copy()
                 owner = data
             handed_out.add(id(owner))

@@ -64,10 +64,14 @@ def _analytical(fn, inputs, wrt, n_out):
                     z.reshape(-1)[j] = 1
                 gos.append(Tensor._wrap(z, o2._device))
             gs = grad(diff_outs, [inputs[i] for i in wrt], gos, retain_graph=True, allow_unused=True)
-            rows.append(np.concatenate([
-                (_host(g._data).reshape(-1) if g is not None else np.zeros(int(inputs[i]._data.size)))
-                for g, i in zip(gs, wrt)
-            ]))
+            rows.append(
+                np.concatenate(
+                    [
+                        (_host(g._data).reshape(-1) if g is not None else np.zeros(int(inputs[i]._data.size)))
+                        for g, i in zip(gs, wrt)
+                    ]
+                )
+            )
     return np.stack(rows) if rows else np.zeros((0, 0))
 
 
@@ -85,7 +89,9 @@ def gradcheck(fn, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: float 
         raise GradcheckError("gradcheck expects at least one input tensor with requires_grad=True")
     for i in wrt:
         if inputs[i].dtype.name != "float64":
-            raise GradcheckError(f"input {i} is {inputs[i].dtype.name}; gradcheck needs float64 inputs for reliable finite differences")
+            raise GradcheckError(
+                f"input {i} is {inputs[i].dtype.name}; gradcheck needs float64 inputs for reliable finite differences"
+            )
     num, base = _numerical(fn, inputs, wrt, eps)
     ana = _analytical(fn, inputs, wrt, num.shape[0])
     if ana.shape != num.shape or not np.allclose(ana, num, rtol=rtol, atol=atol):
@@ -96,7 +102,9 @@ def gradcheck(fn, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: float 
     return True
 
 
-def gradgradcheck(fn, inputs, grad_outputs=None, *, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3, raise_exception: bool = True) -> bool:
+def gradgradcheck(
+    fn, inputs, grad_outputs=None, *, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3, raise_exception: bool = True
+) -> bool:
     """Check second derivatives: gradcheck of ``(inputs, v) -> grad(fn(inputs), inputs, v)``."""
     from .. import _functions as F
 
@@ -105,7 +113,11 @@ def gradgradcheck(fn, inputs, grad_outputs=None, *, eps: float = 1e-6, atol: flo
     outs = _outputs(fn, inputs)
     if grad_outputs is None:
         rng = np.random.default_rng(0)
-        grad_outputs = [F.tensor(rng.standard_normal(o.shape), dtype=o.dtype, device=o.device, requires_grad=True) for o in outs if o.requires_grad]
+        grad_outputs = [
+            F.tensor(rng.standard_normal(o.shape), dtype=o.dtype, device=o.device, requires_grad=True)
+            for o in outs
+            if o.requires_grad
+        ]
     n_in = len(inputs)
 
     def first(*args):

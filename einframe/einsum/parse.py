@@ -46,7 +46,9 @@ class Canon:
             # output-only (broadcast) labels take their sizes from the equation, not from the shapes
             self.key += "|" + ",".join(f"{sym[x]}={size[x]}" for x in self.out if x not in have)
         self.eq = eq if eq is not None else self.key
-        self.is_permutation = len(self.ins) == 1 and sorted(self.ins[0]) == sorted(self.out) and len(set(self.out)) == len(self.out)
+        self.is_permutation = (
+            len(self.ins) == 1 and sorted(self.ins[0]) == sorted(self.out) and len(set(self.out)) == len(self.out)
+        )
 
     def name(self, label: int) -> str:
         """The letter a label is shown as (the user's letter where there was one)."""
@@ -107,7 +109,9 @@ def _parse_term(eq: str, term: str, where: str):
             i += 3
             continue
         if c in _FORBIDDEN:
-            raise EinsumError(f"einsum '{eq}': {where} has the invalid character {c!r}; labels are letters (any character except , - > . and space)")
+            raise EinsumError(
+                f"einsum '{eq}': {where} has the invalid character {c!r}; labels are letters (any character except , - > . and space)"
+            )
         labels.append(c)
         i += 1
     return labels
@@ -134,7 +138,9 @@ def canonicalize(eq: str, shapes: tuple[tuple[int, ...], ...]) -> Canon:
             ell_rank.append(len(shape) - named)
         else:
             if len(shape) != named:
-                raise EinsumError(f"einsum '{eq}': operand {k} has {len(shape)} dimension(s) but subscript '{terms[k]}' names {named}")
+                raise EinsumError(
+                    f"einsum '{eq}': operand {k} has {len(shape)} dimension(s) but subscript '{terms[k]}' names {named}"
+                )
             ell_rank.append(0)
     max_ell = max(ell_rank, default=0)
 
@@ -205,7 +211,7 @@ def canonicalize(eq: str, shapes: tuple[tuple[int, ...], ...]) -> Canon:
             out.append(ids[c])
 
     # broadcast renaming: a size-1 dim of a label that is larger elsewhere gets a private label
-    for k, (term, shape) in enumerate(zip(ins, shapes)):
+    for term, shape in zip(ins, shapes):
         fresh: dict[int, int] = {}
         for j, (label, n) in enumerate(zip(term, shape)):
             if n == 1 and size[label] != 1:

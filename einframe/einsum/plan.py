@@ -119,7 +119,11 @@ class Plan:
         else:
             # output-only labels (broadcast ones factors of derived gradients) are added after the path
             have = set().union(*ops)
-            eq = ",".join("".join(oe.get_symbol(x) for x in s) for s in ops) + "->" + "".join(oe.get_symbol(x) for x in out if x in have)
+            eq = (
+                ",".join("".join(oe.get_symbol(x) for x in s) for s in ops)
+                + "->"
+                + "".join(oe.get_symbol(x) for x in out if x in have)
+            )
             self.path, _ = oe.contract_path(eq, *[canon.shape_of(s) for s in ops], shapes=True, optimize="auto")
         self.steps: list[tuple[tuple[int, ...], tuple[int, ...], object]] = []  # (pop order, argument order, step)
         labels = list(ops)

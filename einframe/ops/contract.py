@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from ..einsum import Canon, canon_for, get_plan, vjp_canon
 from opt_einsum import get_symbol
+
+from ..einsum import Canon, canon_for, get_plan, vjp_canon
 from ..tensor import Tensor
 from .core import Node, primitive
 

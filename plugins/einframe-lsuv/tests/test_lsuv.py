@@ -32,7 +32,11 @@ def test_lsuv_gives_unit_variance_at_every_layer():
     assert len(h.variances) == 7
     # after the pass, every Linear output has unit variance on the same batch
     seen = {}
-    hooks = [m.register_forward_hook(lambda m, i, o, p=p: seen.__setitem__(p, float(o.var()))) for p, m in net.named_modules() if isinstance(m, nn.Linear)]
+    hooks = [
+        m.register_forward_hook(lambda m, i, o, p=p: seen.__setitem__(p, float(o.var())))
+        for p, m in net.named_modules()
+        if isinstance(m, nn.Linear)
+    ]
     with ef.no_grad():
         net(x)
     for hk in hooks:

@@ -50,7 +50,15 @@ class LSUV(_Handle):
         super().__init__()
         self.tol = tol
         self.variances: dict[str, float] = {}
-        types = tuple(types) if types is not None else tuple(t for t in (nn.Linear, getattr(nn, "Conv1d", None), getattr(nn, "Conv2d", None), getattr(nn, "Conv3d", None)) if t is not None)
+        types = (
+            tuple(types)
+            if types is not None
+            else tuple(
+                t
+                for t in (nn.Linear, getattr(nn, "Conv1d", None), getattr(nn, "Conv2d", None), getattr(nn, "Conv3d", None))
+                if t is not None
+            )
+        )
         for path, m in module.named_modules():
             if isinstance(m, types) and getattr(m, "weight", None) is not None:
                 if orthonormal:
@@ -103,7 +111,9 @@ class GradLogger(_Handle):
         def hook(m, inputs, out):
             if isinstance(out, ef.Tensor) and out.is_floating_point():
                 o = out.detach()
-                self.activations.setdefault(path, []).append({"mean": float(o.mean()), "std": float(o.std()) if o.numel() > 1 else 0.0})
+                self.activations.setdefault(path, []).append(
+                    {"mean": float(o.mean()), "std": float(o.std()) if o.numel() > 1 else 0.0}
+                )
 
         return hook
 
