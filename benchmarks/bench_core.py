@@ -9,33 +9,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import timeit, torch  # noqa: E402  (also puts the checkout on the import path)
+
 import einframe as ef  # noqa: E402
-
-try:
-    import torch
-
-    torch.set_num_threads(2)
-except ImportError:  # pragma: no cover
-    torch = None
-
-
-def timeit(fn, repeat: int, warmup: int = 3) -> float:
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 # ---- A: seed MLP step (N=64, 1000 -> 100 -> 10, ReLU, MSE(sum), manual SGD) ---------------------
