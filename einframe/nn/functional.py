@@ -389,16 +389,19 @@ def _max_poolnd(input, kernel_size, stride, padding, dilation, ceil_mode, return
             better = v > best
             xp.maximum(best, v, out=best)
             tap += better * (_np.int32(t) - tap)
-    # the winner's position in the (unpadded) input plane, then a Gather (adjoint: scatter-add)
-    flat = 0
-    rest = tap
+    # the winner's position in the (unpadded) input plane, then a Gather (adjoint: scatter-add):
+    # position = window origin (a small broadcast grid) + the offset of the winning tap (a table)
+    strides = [_math.prod(S[i + 1 :]) for i in range(n)]
+    table = xp.asarray(
+        [sum(c * dd * st for c, dd, st in zip(kappa, d, strides)) for kappa in _product(*(range(kk) for kk in k))],
+        dtype=_np.int64,
+    )
+    origin = 0
     for i in range(n):
-        tail = _math.prod(k[i + 1 :])
-        ki, rest = rest // tail, rest % tail
         shape = [1] * n
         shape[i] = O[i]
-        pos = xp.arange(O[i]).reshape(shape) * s[i] - p[i] + ki * d[i]
-        flat = flat * S[i] + pos
+        origin = origin + (xp.arange(O[i], dtype=_np.int64).reshape(shape) * s[i] - p[i]) * strides[i]
+    flat = table[tap] + origin
     B, C = x.shape[0], x.shape[1]
     plane = _math.prod(S)
     base = xp.arange(B * C, dtype=_np.int64).reshape((B, C) + (1,) * n) * plane
