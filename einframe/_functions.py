@@ -269,6 +269,8 @@ def _scalar(s, t: Tensor):
 
 
 def _binary(cls, a, b) -> Tensor:
+    if a.__class__ is Tensor and b.__class__ is Tensor and a._data.dtype == b._data.dtype:
+        return cls()(a, b)  # the common case: nothing to promote
     a, b = _operands(a, b)
     t = a if isinstance(a, Tensor) else b
     kind = t._data.dtype.kind
@@ -488,7 +490,10 @@ def einsum(equation: str, *operands) -> Tensor:
 
 def matmul(input: Tensor, other: Tensor) -> Tensor:
     """Matrix product with PyTorch's rules for 1-D operands and broadcast batch dimensions."""
-    a, b = _operands(input, other)
+    if input.__class__ is Tensor and other.__class__ is Tensor and input._data.dtype == other._data.dtype:
+        a, b = input, other
+    else:
+        a, b = _operands(input, other)
     na, nb = a._data.ndim, b._data.ndim
     if na == 0 or nb == 0:
         raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are {na}D and {nb}D")

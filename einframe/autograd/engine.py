@@ -8,6 +8,8 @@ differentiated again.
 
 from __future__ import annotations
 
+from operator import attrgetter
+
 from .._state import STATE
 from ..ops.core import AccumulateGrad, Node
 from ..tensor import Tensor
@@ -49,6 +51,9 @@ def _root_grads(outputs: list[Tensor], grad_outputs: list) -> list[Tensor]:
     return grads
 
 
+_by_seq = attrgetter("_seq")
+
+
 def _collect(roots: list[Node]) -> list[Node]:
     seen = set()
     stack = list(roots)
@@ -62,7 +67,7 @@ def _collect(roots: list[Node]) -> list[Node]:
         for e in n._edges:
             if e is not None and e[0] not in seen:
                 stack.append(e[0])
-    nodes.sort(key=lambda n: n._seq, reverse=True)
+    nodes.sort(key=_by_seq, reverse=True)
     return nodes
 
 
@@ -162,7 +167,7 @@ def run_backward(
                         buf = buffers[e[0]] = [None] * e[0]._n_outputs
                     nr = e[1]
                     buf[nr] = g if buf[nr] is None else buf[nr] + g
-            if not retain_graph:
+            if not retain_graph and node._saved is not None:
                 node.release()
     finally:
         STATE.grad_enabled = prev

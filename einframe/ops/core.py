@@ -183,7 +183,7 @@ class Node:
     # ---- inspection ----------------------------------------------------------------------------
     @property
     def needs_input_grad(self) -> tuple[bool, ...]:
-        return tuple(e is not None for e in self._edges)
+        return tuple([e is not None for e in self._edges])
 
     @property
     def next_functions(self) -> tuple:
