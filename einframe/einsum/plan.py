@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from math import prod
 
+import numpy as np
 import opt_einsum as oe
 
 from .parse import Canon, canonicalize
@@ -173,6 +174,60 @@ class Plan:
         self.single = None
         if len(self.steps) == 1 and self.steps[0][1] == tuple(range(len(ops)))[::-1] and not isinstance(self.steps[0][2], _Chain):
             self.single = self.steps[0][2]
+        self.run = self._compile()
+
+    def _compile(self):
+        """The cheapest callable ``run(xp, arrays)`` for this plan.
+
+        A plan is specific to its operand shapes, so for the common single pairwise product every
+        transpose/reshape decision is made here, once; the closure does only the array calls.
+        """
+        step = self.single
+        if (
+            not isinstance(step, _Pair)
+            or step.pa.active
+            or step.pb.active
+            or self.perm is not None
+            or self.expand is not None
+            or self.copy
+        ):
+            return self.__call__
+        pa, pb = step.perm_a, step.perm_b
+        sa, sb = self.shapes[0], self.shapes[1]
+        if pa is not None:
+            sa = tuple(sa[i] for i in pa)
+        if pb is not None:
+            sb = tuple(sb[i] for i in pb)
+        ra = step.shape_a if sa != step.shape_a else None
+        rb = step.shape_b if sb != step.shape_b else None
+        out_shape = (
+            (*step.shape_a[:-1], step.shape_b[-1])
+            if step.matmul
+            else tuple(max(x, y) for x, y in zip(step.shape_a, step.shape_b))
+        )
+        rr = step.shape_r if out_shape != step.shape_r else None
+        if step.matmul and pa is None and pb is None and ra is None and rb is None and rr is None:
+
+            def run(xp, arrays):
+                return xp.matmul(arrays[0], arrays[1])
+
+            return run
+        mm = step.matmul
+
+        def run(xp, arrays):
+            a, b = arrays
+            if pa is not None:
+                a = a.transpose(pa)
+            if pb is not None:
+                b = b.transpose(pb)
+            if ra is not None:
+                a = a.reshape(ra)
+            if rb is not None:
+                b = b.reshape(rb)
+            r = xp.matmul(a, b) if mm else a * b
+            return r if rr is None else r.reshape(rr)
+
+        return run
 
     def __call__(self, xp, arrays):
         if self.single is not None:  # one step in operand order: no bookkeeping
@@ -292,10 +347,10 @@ def canon_for(eq: str, shapes) -> Canon:
 def get_plan(canon: Canon, arrays, xp) -> Plan:
     """The plan for ``canon`` on these arrays. A canon is specific to its operand shapes, so the
     plans it has fetched are remembered on it by (dtype, backend): a hit costs one small dict lookup."""
-    key = (arrays[0].dtype, xp.__name__)
+    key = arrays[0].dtype if xp is np else (arrays[0].dtype, xp.__name__)
     plan = canon.plans.get(key)
     if plan is not None:
         plan_cache.hits += 1
         return plan
-    plan = canon.plans[key] = plan_cache.get(canon, tuple([a.shape for a in arrays]), *key)
+    plan = canon.plans[key] = plan_cache.get(canon, tuple([a.shape for a in arrays]), arrays[0].dtype, xp.__name__)
     return plan

@@ -23,7 +23,7 @@ class Contract(Node):
         self.is_view = canon.is_permutation
 
     def forward(self, xp, *arrays):
-        return get_plan(self.canon, arrays, xp)(xp, arrays)
+        return get_plan(self.canon, arrays, xp).run(xp, arrays)
 
     def vjp(self, g, xs, out):
         need = self.needs_input_grad
