@@ -12,7 +12,7 @@ import numpy as np
 from . import dtypes as _dt
 from .backend import CPU, device, get_device, to_backend
 
-__all__ = ["Tensor", "Size"]
+__all__ = ["Tensor", "Size", "zero_grads"]
 
 
 class Size(tuple):
@@ -393,6 +393,24 @@ class Tensor:
 
     def __reduce_ex__(self, protocol):
         raise TypeError("einframe tensors are not pickled; use ef.save / ef.load (safetensors, no code on load)")
+
+
+def zero_grads(tensors, set_to_none: bool = True) -> None:
+    """Reset ``.grad`` of each tensor: to None, or to zeros (in place when the gradient owns writable
+    memory; a fresh zero tensor when it carries a graph or is a broadcast view). Used by
+    ``Module.zero_grad`` and ``Optimizer.zero_grad``."""
+    for t in tensors:
+        g = t.grad
+        if g is None:
+            continue
+        if set_to_none:
+            t.grad = None
+        elif g.grad_fn is not None or not getattr(g._data.flags, "writeable", True) or 0 in g._data.strides:
+            t.grad = Tensor._wrap(g._device.xp.zeros(g._data.shape, dtype=g._data.dtype), g._device)
+        else:
+            g._rg = False
+            g._data[...] = 0
+            g._vc[0] += 1
 
 
 # the methods are installed by _functions itself, at the end of its import, so the two modules can

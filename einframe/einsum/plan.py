@@ -252,9 +252,9 @@ class Plan:
         if self.perm is not None:
             r = r.transpose(self.perm)
         if self.expand is not None:
-            full = xp.empty(self.expand[1], dtype=r.dtype)
-            full[...] = r.reshape(self.expand[0])
-            return full
+            # output-only labels (the ones factor of a derived gradient) broadcast as a zero-stride
+            # view, as PyTorch's expand in sum's backward; leaf accumulation copies such views
+            return xp.broadcast_to(r.reshape(self.expand[0]), self.expand[1])
         if self.copy:  # a bare diagonal is a view of the input; results must own their memory
             r = r.copy()
         return r

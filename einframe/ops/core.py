@@ -92,7 +92,7 @@ class Node:
                     edges[i] = (fn, t._output_nr) if fn is not None else (t._accumulator(), 0)
             else:
                 arrays.append(t)
-        data = self.forward(dev.xp, *arrays)
+        data = self.forward(dev._xp or dev.xp, *arrays)
         if isinstance(data, np.generic):  # numpy ufuncs return scalars for 0-d inputs
             data = np.asarray(data)
         out = Tensor._wrap(data, dev)
@@ -125,11 +125,16 @@ class Node:
             versions = []
             save_when = self.save_when
             for i in saves:
-                if save_when is None or i not in save_when or any(edges[j] is not None for j in save_when[i]):
-                    t = inputs[i]
-                    xs[i] = t
-                    if isinstance(t, Tensor):
-                        versions.append((t, t._vc[0]))
+                if save_when is not None and i in save_when:
+                    for j in save_when[i]:  # saved only if an input whose gradient reads it needs one
+                        if edges[j] is not None:
+                            break
+                    else:
+                        continue
+                t = inputs[i]
+                xs[i] = t
+                if isinstance(t, Tensor):
+                    versions.append((t, t._vc[0]))
             if saves_out:
                 versions.append((out, out._vc[0]))
             self._saved = (tuple(xs), out if saves_out else None)

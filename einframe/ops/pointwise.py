@@ -29,10 +29,6 @@ def sum_to(g: Tensor | None, shape: tuple[int, ...]) -> Tensor | None:
     return r if r._data.shape == shape else Reshape(shape)(r)
 
 
-def _shape(x) -> tuple[int, ...]:
-    return x.shape if hasattr(x, "shape") else ()
-
-
 class Unary(Node):
     """``out = f(x)``; subclasses give ``f`` (forward) and ``df`` (the derivative, as Tensor ops)."""
 
@@ -235,7 +231,7 @@ def _broadcast_like(t: Tensor, out: Tensor) -> Tensor:
 @primitive("Pointwise")
 class Add(Binary):
     def forward(self, xp, a, b):
-        self.shapes = (_shape(a), _shape(b))
+        self.shapes = (getattr(a, "shape", ()), getattr(b, "shape", ()))
         return a + b
 
     def vjp(self, g, xs, out):
@@ -250,7 +246,7 @@ class Add(Binary):
 @primitive("Pointwise")
 class Sub(Binary):
     def forward(self, xp, a, b):
-        self.shapes = (_shape(a), _shape(b))
+        self.shapes = (getattr(a, "shape", ()), getattr(b, "shape", ()))
         return a - b
 
     def vjp(self, g, xs, out):
@@ -268,7 +264,7 @@ class Mul(Binary):
     save_when = {0: (1,), 1: (0,)}  # da = b, db = a
 
     def forward(self, xp, a, b):
-        self.shapes = (_shape(a), _shape(b))
+        self.shapes = (getattr(a, "shape", ()), getattr(b, "shape", ()))
         return a * b
 
     def da(self, a, b, out):
@@ -284,7 +280,7 @@ class Div(Binary):
     save_when = {0: (1,), 1: (0, 1)}  # da = 1/b, db = -a/b²
 
     def forward(self, xp, a, b):
-        self.shapes = (_shape(a), _shape(b))
+        self.shapes = (getattr(a, "shape", ()), getattr(b, "shape", ()))
         return a / b
 
     def vjp(self, g, xs, out):
@@ -311,7 +307,7 @@ class Pow(Binary):
     saves_out = True
 
     def forward(self, xp, a, b):
-        self.shapes = (_shape(a), _shape(b))
+        self.shapes = (getattr(a, "shape", ()), getattr(b, "shape", ()))
         return a**b
 
     def da(self, a, b, out):
@@ -347,7 +343,7 @@ class Maximum(Binary):
     saves = (0, 1)
 
     def forward(self, xp, a, b):
-        self.shapes = (_shape(a), _shape(b))
+        self.shapes = (getattr(a, "shape", ()), getattr(b, "shape", ()))
         return xp.maximum(a, b)
 
     def da(self, a, b, out):
@@ -362,7 +358,7 @@ class Minimum(Binary):
     saves = (0, 1)
 
     def forward(self, xp, a, b):
-        self.shapes = (_shape(a), _shape(b))
+        self.shapes = (getattr(a, "shape", ()), getattr(b, "shape", ()))
         return xp.minimum(a, b)
 
     def da(self, a, b, out):
@@ -380,7 +376,7 @@ class Where(Node):
         self.cond = cond
 
     def forward(self, xp, a, b):
-        self.shapes = (_shape(a), _shape(b))
+        self.shapes = (getattr(a, "shape", ()), getattr(b, "shape", ()))
         return xp.where(self.cond, a, b)
 
     def vjp(self, g, xs, out):

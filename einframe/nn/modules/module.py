@@ -39,7 +39,7 @@ from ... import dtypes as _dt
 from ...autograd.grad_mode import no_grad
 from ...autograd.graph import RemovableHandle
 from ...backend import device as _device_cls
-from ...tensor import Tensor
+from ...tensor import Tensor, zero_grads
 from ..parameter import Parameter, is_lazy
 
 __all__ = [
@@ -1063,17 +1063,7 @@ class Module:
             >>> m.weight.grad is None
             True
         """
-        for p in self.parameters():
-            if p.grad is None:
-                continue
-            if set_to_none:
-                p.grad = None
-            else:
-                if p.grad.grad_fn is not None:
-                    p.grad.detach_()
-                else:
-                    p.grad.requires_grad_(False)
-                p.grad.zero_()
+        zero_grads(self.parameters(), set_to_none)
 
     def share_memory(self: T) -> T:
         """No-op (numpy arrays are not shared across processes); kept for API compatibility."""
