@@ -254,13 +254,13 @@ def _operands(a, b):
             else:  # the higher category wins with its own dtype: int64 + float32 -> float32 (0-d or not)
                 dt = da if ca > cb else db
             return _cast(a, dt), _cast(b, dt)
-        return a, _scalar(b, a)
+        return a, _scalar(b)
     if isinstance(b, Tensor):
-        return _scalar(a, b), b
+        return _scalar(a), b
     raise TypeError(f"expected at least one Tensor, got {type(a).__name__} and {type(b).__name__}")
 
 
-def _scalar(s, t: Tensor):
+def _scalar(s):
     if isinstance(s, np.generic):
         s = s.item()
     if not isinstance(s, _numbers):
@@ -1025,7 +1025,7 @@ def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
                 f"masked_fill only supports a 0-dimensional value tensor, but got tensor with {value._data.ndim} dimension(s)"
             )
         return _p.Where(m)(_cast(value, input._data.dtype), input)
-    return _p.Where(m)(_scalar(value, input), input)
+    return _p.Where(m)(_scalar(value), input)
 
 
 def _mask(mask) -> np.ndarray:
