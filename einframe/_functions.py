@@ -21,6 +21,7 @@ from .einsum import EinsumError
 from .ops import contract as _c
 from .ops import pointwise as _p
 from .ops import view as _v
+from .ops.core import Node as _Node
 from .random import generator
 from .tensor import Size, Tensor
 
@@ -1123,7 +1124,10 @@ def setitem(x: Tensor, key, value) -> None:
         value = tensor(value, dtype=x.dtype, device=x.device)
     if STATE.grad_enabled and (x._rg or (isinstance(value, Tensor) and value._rg)):
         _check_leaf(x)
+        _check_view(x)
+        old = x._data
         _rebase(x, _v.IndexPut(key)(_snapshot(x), value))
+        _propagate_to_base(x, old)
     else:
         x._data[key] = value._data if isinstance(value, Tensor) else value
         x._vc[0] += 1
@@ -1169,6 +1173,37 @@ def _snapshot(x: Tensor) -> Tensor:
     return old
 
 
+def _check_view(x: Tensor) -> None:
+    """Refuse, before anything changes, an in-place op on a view that cannot pass it to its base."""
+    origin = x._view_of
+    if origin is not None and _owner(x._data) is _owner(origin[0]._data):
+        _check_leaf(origin[0])
+        view = origin[1]
+        if type(view).scatter is _Node.scatter:
+            view.scatter(origin[0], x)  # raises the error that names the view
+
+
+def _propagate_to_base(x: Tensor, old_data) -> None:
+    """After a recorded in-place op on ``x`` (whose memory was ``old_data``): if ``x`` is a view of a
+    base tensor, give the base its new value (the view's region replaced, recorded in the graph)
+    and make ``x`` a view of the new base again, up the whole chain of views, as PyTorch does."""
+    origin = x._view_of
+    if origin is None:
+        return
+    base, view = origin
+    if _owner(old_data) is not _owner(base._data):
+        return  # a reshape that had to copy is not a view: the base keeps its value (as PyTorch)
+    base_data = base._data
+    _rebase(base, view.scatter(_snapshot(base), x))
+    _propagate_to_base(base, base_data)
+    again = view.reapply(base)
+    x._data, x.grad_fn, x._rg, x._view_of = again._data, again.grad_fn, again._rg, again._view_of
+
+
+def _owner(a):
+    return a if a.base is None else a.base
+
+
 def _rebase(x: Tensor, r: Tensor) -> None:
     if r._data.dtype != x._data.dtype:
         r = _cast(r, x._data.dtype)
@@ -1183,7 +1218,10 @@ def _rebase(x: Tensor, r: Tensor) -> None:
 def _inplace(x: Tensor, make, *others, direct=None) -> Tensor:
     if STATE.grad_enabled and (x._rg or builtins.any(isinstance(o, Tensor) and o._rg for o in others)):
         _check_leaf(x)
+        _check_view(x)
+        old = x._data
         _rebase(x, make(_snapshot(x)))
+        _propagate_to_base(x, old)
         return x
     try:
         if direct is not None:

@@ -56,6 +56,7 @@ class Tensor:
     _retains_grad = False
     _post_acc_hooks = None
     _is_param = False
+    _view_of = None  # (base tensor, view node) when this tensor is a view made by a View primitive
 
     def __init__(self, *args, dtype=None, device=None):
         if len(args) == 1 and not isinstance(args[0], numbers.Integral):

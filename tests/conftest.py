@@ -4,13 +4,13 @@ import numpy as np
 import pytest
 from hypothesis import settings
 
+import einframe as ef
+
 # CI runs the property tests on a fixed set of examples (reproducible, never flaky); locally they
 # explore new random examples on every run
 settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI"):
     settings.load_profile("ci")
-
-import einframe as ef
 
 
 @pytest.fixture(autouse=True)

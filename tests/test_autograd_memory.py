@@ -61,3 +61,77 @@ def test_inplace_after_save_is_detected():
     y.add_(1.0)
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         z.sum().backward()
+
+
+# in-place ops on views while autograd records: the base takes the new values, and gradients flow
+# through the update (PyTorch's semantics; expected values derived by hand)
+
+
+def test_inplace_on_a_slice_view_updates_the_base():
+    x = ef.tensor([1.0, 2.0, 3.0, 4.0], requires_grad=True)
+    c = np.array([1.0, 2.0, 3.0, 4.0], dtype=np.float32)
+    y = x * 1
+    y[1:3].mul_(10)
+    assert np.allclose(y.detach().numpy(), [1, 20, 30, 4])
+    (y * ef.tensor(c)).sum().backward()
+    assert np.allclose(x.grad.numpy(), c * np.array([1, 10, 10, 1]))
+
+
+def test_inplace_on_a_reshaped_view_updates_the_base():
+    x = ef.tensor([[-1.0, 2.0], [3.0, -4.0]], requires_grad=True)
+    y = x * 2
+    y.view(4).relu_()
+    assert np.allclose(y.detach().numpy(), [[0, 4], [6, 0]])
+    (y * y).sum().backward()  # d/dx sum(relu(2x)^2) = 8x where x > 0
+    assert np.allclose(x.grad.numpy(), [[0, 16], [24, 0]])
+
+
+def test_inplace_through_a_chain_of_views():
+    x = ef.arange(6.0).reshape(2, 3).requires_grad_()
+    w = ef.tensor(5.0, requires_grad=True)
+    y = x + 0
+    y.t()[0].add_(w)  # y[:, 0] += w through a transpose and an index
+    assert np.allclose(y.detach().numpy(), [[5, 1, 2], [8, 4, 5]])
+    (y**2).sum().backward()
+    assert np.allclose(x.grad.numpy(), 2 * y.detach().numpy())
+    assert np.isclose(w.grad.item(), 2 * (5 + 8))
+
+
+def test_setitem_on_a_view_updates_the_base():
+    x = ef.ones(2, 3, requires_grad=True)
+    y = x * 1
+    y.reshape(3, 2)[0, :] = 7.0
+    assert np.allclose(y.detach().numpy(), [[7, 7, 1], [1, 1, 1]])
+    (y * 2).sum().backward()
+    assert np.allclose(x.grad.numpy(), [[0, 0, 2], [2, 2, 2]])
+
+
+def test_a_reshape_that_copies_is_not_a_view():
+    x = ef.arange(6.0).reshape(2, 3).requires_grad_()
+    y = x * 1
+    r = y.t().reshape(6)  # non-contiguous: reshape copies, as PyTorch's
+    r.mul_(2)
+    assert np.allclose(y.detach().numpy(), np.arange(6.0).reshape(2, 3))
+
+
+def test_inplace_on_a_view_of_a_leaf_is_refused():
+    w = ef.ones(4, requires_grad=True)
+    with pytest.raises(RuntimeError, match="leaf"):
+        w[1:].mul_(2)
+
+
+def test_inplace_on_an_expanded_view_is_refused_while_recording():
+    x = ef.ones(1, 3, requires_grad=True)
+    e = (x * 1).expand(4, 3)
+    with pytest.raises(RuntimeError, match="not supported while autograd records"):
+        e.add_(1.0)
+
+
+def test_a_refused_inplace_on_a_view_changes_nothing():
+    x = ef.ones(1, 3, requires_grad=True)
+    y = x * 1
+    e = y.expand(4, 3)
+    fn, version = e.grad_fn, e._version
+    with pytest.raises(RuntimeError):
+        e.add_(1.0)
+    assert e.grad_fn is fn and e._version == version and np.allclose(e.detach().numpy(), 1.0)

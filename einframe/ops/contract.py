@@ -19,7 +19,8 @@ class Contract(Node):
 
     def __init__(self, canon: Canon):
         self.canon = canon
-        self.saves = canon.positions
+        # a one-operand contraction's gradient needs only the cotangent (and deltas made from it)
+        self.saves = canon.positions if len(canon.ins) > 1 else ()
         self.is_view = canon.is_permutation
 
     def forward(self, xp, *arrays):
@@ -28,12 +29,13 @@ class Contract(Node):
     def vjp(self, g, xs, out):
         need = self.needs_input_grad
         grads = []
-        for k in range(len(xs)):
+        n = len(self.canon.ins)
+        for k in range(n):
             if not need[k]:
                 grads.append(None)
                 continue
             derived, deltas = vjp_canon(self.canon, k)
-            ops = [g, *xs[:k], *xs[k + 1 :]]
+            ops = [g] if n == 1 else [g, *xs[:k], *xs[k + 1 :]]
             if deltas:
                 ops += [_eye(n, g) for n in deltas]
             grads.append(Contract(derived)(*ops))
@@ -46,6 +48,15 @@ class Contract(Node):
                 term = Contract(self.canon)(*xs[:k], t, *xs[k + 1 :])
                 total = term if total is None else total + term
         return total
+
+    def reapply(self, base):
+        return Contract(self.canon)(base)
+
+    def scatter(self, base, value):
+        # only permutations are views: undo it
+        (labels,) = self.canon.ins
+        inv = tuple(self.canon.out.index(x) for x in labels)
+        return Contract(permute_canon(value._data.shape, inv))(value)
 
     @property
     def equation(self) -> str:

@@ -98,6 +98,7 @@ class Node:
         out = Tensor._wrap(data, dev)
         if self.is_view:
             out._vc = inputs[0]._vc
+            out._view_of = (inputs[0], self)  # lets an in-place op on the view update its base
         if data.dtype.kind not in "fc":  # integer and bool results are never differentiable (as PyTorch)
             return out
         if edges is not None:
@@ -221,6 +222,18 @@ class Node:
 
     def jvp(self, ts, xs, out):
         raise NotImplementedError(f"{type(self).__name__} has no jvp rule: forward-mode AD is not available for it")
+
+    # ---- views: how an in-place change of a view reaches its base (PyTorch's view replay) --------
+    def reapply(self, base: Tensor) -> Tensor:
+        """This view of ``base`` again (after ``base`` took a new value)."""
+        raise RuntimeError(f"in-place operations on a {self.name()[:-8]} view are not supported while autograd records")
+
+    def scatter(self, base: Tensor, value: Tensor) -> Tensor:
+        """``base`` with the region this view shows replaced by ``value``."""
+        raise RuntimeError(
+            f"in-place operations on a {self.name()[:-8]} view are not supported while autograd records "
+            f"(it is not writable, or several of its elements share memory); clone() it first"
+        )
 
 
 class AccumulateGrad(Node):

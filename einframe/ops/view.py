@@ -31,6 +31,12 @@ class Reshape(Node):
     def jvp(self, ts, xs, out):
         return Reshape(self.shape)(ts[0])
 
+    def reapply(self, base):
+        return Reshape(self.shape)(base)
+
+    def scatter(self, base, value):
+        return Reshape(base._data.shape)(value)
+
 
 @primitive("View")
 class Expand(Node):
@@ -70,6 +76,12 @@ class Flip(Node):
     def jvp(self, ts, xs, out):
         return Flip(self.dims)(ts[0])
 
+    def reapply(self, base):
+        return Flip(self.dims)(base)
+
+    def scatter(self, base, value):
+        return Flip(self.dims)(value)
+
 
 @primitive("Gather")
 class Index(Node):
@@ -88,6 +100,12 @@ class Index(Node):
 
     def jvp(self, ts, xs, out):
         return Index(self.key)(ts[0])
+
+    def reapply(self, base):
+        return Index(self.key)(base)
+
+    def scatter(self, base, value):
+        return IndexPut(self.key)(base, value)
 
 
 @primitive("ScatterAdd")
