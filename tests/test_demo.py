@@ -4,14 +4,14 @@ import re
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 import einframe as ef
 
-pytest.importorskip("sklearn", reason="the demo's default data set comes from scikit-learn (einframe[examples])")
-
 
 def test_demo_short_run_prints_accuracy_and_saves_a_checkpoint(tmp_path):
+    pytest.importorskip("sklearn", reason="the demo's default data set comes from scikit-learn (einframe[examples])")
     ckpt = tmp_path / "demo.safetensors"
     plot = tmp_path / "curves.png"
     args = ["--epochs", "5", "--limit", "600", "--checkpoint", str(ckpt)]
@@ -44,3 +44,18 @@ def _has_matplotlib() -> bool:
         return True
     except ImportError:
         return False
+
+
+def test_demo_reads_mnist_idx_files(tmp_path):
+    rng = np.random.default_rng(0)
+    for prefix, n in (("train", 96), ("t10k", 32)):
+        labels = rng.integers(0, 10, n).astype(np.uint8)
+        images = rng.integers(0, 50, (n, 28, 28)).astype(np.uint8)
+        images[np.arange(n), 2 + 2 * labels, 4:24] = 255  # a bar whose row encodes the label
+        ef.datasets.write_idx(tmp_path / f"{prefix}-images-idx3-ubyte", images)
+        ef.datasets.write_idx(tmp_path / f"{prefix}-labels-idx1-ubyte.gz", labels)
+    cmd = [sys.executable, "-m", "einframe", "demo", "--data", str(tmp_path), "--epochs", "1", "--checkpoint", ""]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    assert "MNIST from" in r.stdout and "96 train / 32 held out" in r.stdout
+    assert re.fullmatch(r"test accuracy: \d+\.\d%", r.stdout.strip().splitlines()[-1])
