@@ -270,8 +270,16 @@ def _scalar(s):
 
 
 def _binary(cls, a, b) -> Tensor:
-    if a.__class__ is Tensor and b.__class__ is Tensor and a._data.dtype == b._data.dtype:
-        return cls()(a, b)  # the common case: nothing to promote
+    # the common cases first: nothing to promote
+    ca, cb = a.__class__, b.__class__
+    if ca is Tensor:
+        if cb is Tensor:
+            if a._data.dtype == b._data.dtype:
+                return cls()(a, b)
+        elif (cb is float or cb is int) and a._data.dtype.kind == "f":
+            return cls()(a, b)
+    elif cb is Tensor and (ca is float or ca is int) and b._data.dtype.kind == "f":
+        return cls()(a, b)
     a, b = _operands(a, b)
     t = a if isinstance(a, Tensor) else b
     kind = t._data.dtype.kind
