@@ -64,6 +64,19 @@ def _empty():
     return np.empty((0,), dtype=_dt.get_default_dtype().np)
 
 
+def _new_uninitialized(cls, requires_grad: bool, device, dtype):
+    """An empty placeholder tensor of ``cls`` that remembers the dtype it will materialize with."""
+    t = object.__new__(cls)
+    t._data = _empty()
+    t._device = get_device(device)
+    t._vc = [0]
+    t._rg = bool(requires_grad)
+    t.grad = None
+    t.grad_fn = None
+    t._lazy_dtype = _dt.get_default_dtype() if dtype is None else _dt.from_numpy_dtype(_dt.to_numpy_dtype(dtype))
+    return t
+
+
 class _UninitializedMixin:
     """Shared by :class:`UninitializedParameter` and :class:`UninitializedBuffer`."""
 
@@ -147,15 +160,7 @@ class UninitializedParameter(_UninitializedMixin, Parameter):
     cls_to_become = Parameter
 
     def __new__(cls, requires_grad: bool = True, device=None, dtype=None) -> UninitializedParameter:
-        p = object.__new__(cls)
-        p._data = _empty()
-        p._device = get_device(device)
-        p._vc = [0]
-        p._rg = bool(requires_grad)
-        p.grad = None
-        p.grad_fn = None
-        p._lazy_dtype = _dt.get_default_dtype() if dtype is None else _dt.from_numpy_dtype(_dt.to_numpy_dtype(dtype))
-        return p
+        return _new_uninitialized(cls, requires_grad, device, dtype)
 
     def __init__(self, requires_grad: bool = True, device=None, dtype=None) -> None:
         pass
@@ -174,15 +179,7 @@ class UninitializedBuffer(_UninitializedMixin, Tensor):
     cls_to_become = Tensor
 
     def __new__(cls, requires_grad: bool = False, device=None, dtype=None) -> UninitializedBuffer:
-        b = object.__new__(cls)
-        b._data = _empty()
-        b._device = get_device(device)
-        b._vc = [0]
-        b._rg = bool(requires_grad)
-        b.grad = None
-        b.grad_fn = None
-        b._lazy_dtype = _dt.get_default_dtype() if dtype is None else _dt.from_numpy_dtype(_dt.to_numpy_dtype(dtype))
-        return b
+        return _new_uninitialized(cls, requires_grad, device, dtype)
 
     def __init__(self, requires_grad: bool = False, device=None, dtype=None) -> None:
         pass
