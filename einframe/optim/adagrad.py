@@ -49,8 +49,11 @@ class Adagrad(Optimizer):
         super().__init__(params, defaults)
         for group in self.param_groups:  # PyTorch creates Adagrad's state eagerly
             for p in group["params"]:
-                self.state[p]["step"] = 0
-                self.state[p]["sum"] = self._zeros_like(p, group["initial_accumulator_value"])
+                self._init_state(p, group)
+
+    def _init_state(self, p, group: dict) -> None:
+        self.state[p]["step"] = 0
+        self.state[p]["sum"] = self._zeros_like(p, group["initial_accumulator_value"])
 
     def add_param_group(self, param_group: dict) -> None:
         super().add_param_group(param_group)
@@ -58,8 +61,7 @@ class Adagrad(Optimizer):
             group = self.param_groups[-1]
             for p in group["params"]:
                 if not self.state[p]:
-                    self.state[p]["step"] = 0
-                    self.state[p]["sum"] = self._zeros_like(p, group["initial_accumulator_value"])
+                    self._init_state(p, group)
 
     def step(self, closure: Callable | None = None):
         """Perform one Adagrad step; returns the closure's loss if given."""
@@ -73,8 +75,7 @@ class Adagrad(Optimizer):
                 xp = p._device.xp
                 state = self.state[p]
                 if not state:
-                    state["step"] = 0
-                    state["sum"] = self._zeros_like(p, group["initial_accumulator_value"])
+                    self._init_state(p, group)
                 state["step"] += 1
                 if wd != 0:
                     g = g + wd * p._data
