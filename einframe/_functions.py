@@ -1373,6 +1373,14 @@ def masked_fill_(x: Tensor, mask, value) -> Tensor:
 # misc
 
 
+def contiguous(input: Tensor) -> Tensor:
+    """``input`` if its memory is C-ordered, else a C-ordered copy: an identity ``Contract`` that copies."""
+    if input._data.flags.c_contiguous:
+        return input
+    n = input._data.ndim
+    return _c.Contract(_c.permute_canon(input._data.shape, tuple(range(n))), contiguous=True)(input)
+
+
 def clone(input: Tensor, *, memory_format=None) -> Tensor:
     """A copy with its own memory; gradients flow back to ``input``."""
     return (

@@ -337,11 +337,19 @@ class Tensor:
     def clone(self) -> Tensor:
         return _F.clone(self)
 
-    def contiguous(self) -> Tensor:
-        return self
+    def contiguous(self, memory_format=None) -> Tensor:
+        """This tensor when its memory is C-ordered, else a C-ordered copy (gradients flow back).
 
-    def is_contiguous(self) -> bool:
-        return True
+        >>> import einframe as ef
+        >>> x = ef.arange(6.0).reshape(2, 3).t()
+        >>> x.is_contiguous(), x.contiguous().is_contiguous()
+        (False, True)
+        """
+        return _F.contiguous(self)
+
+    def is_contiguous(self, memory_format=None) -> bool:
+        """Whether the memory is C-ordered (views from ``permute``/``t``/``expand`` are not)."""
+        return bool(self._data.flags.c_contiguous)
 
     # ---- repr -----------------------------------------------------------------------------------
     def __repr__(self) -> str:

@@ -351,3 +351,55 @@ def test_unbatched_inputs():
     x = ef.randn(3, 6, 6)
     assert ef.allclose(F.conv2d(x, w), F.conv2d(x.unsqueeze(0), w)[0])
     assert F.max_pool2d(x, 2).shape == (3, 3, 3)
+
+
+# ---- memory layout: results never depend on how the input is laid out ---------------------------
+@pytest.mark.parametrize("order", [(0, 1, 2, 3), (1, 2, 3, 0), (2, 0, 3, 1)])
+@pytest.mark.parametrize(
+    "kw",
+    [
+        dict(kernel_size=2),
+        dict(kernel_size=3, stride=2, padding=1),
+        dict(kernel_size=(2, 3), stride=(1, 2), dilation=2, ceil_mode=True),
+    ],
+)
+def test_max_pool2d_any_memory_layout(order, kw):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((3, 4, 9, 11))
+    strided = np.ascontiguousarray(x.transpose(order)).transpose(np.argsort(order))  # same values, other memory
+    g = None
+    results = []
+    for arr in (x, strided):
+        a = ef.tensor(arr, requires_grad=True)
+        y, idx = F.max_pool2d(a, return_indices=True, **kw)
+        if g is None:
+            g = rng.standard_normal(tuple(y.shape))
+        y.backward(ef.tensor(g))
+        results.append((y.detach().numpy(), idx.numpy(), a.grad.numpy()))
+    for ref, got in zip(results[0], results[1]):
+        np.testing.assert_array_equal(ref, got)
+    # the indices are flat positions within each input plane and point at the maxima
+    y, idx, _ = results[0]
+    planes = x.reshape(3, 4, -1)
+    np.testing.assert_array_equal(np.take_along_axis(planes, idx.reshape(3, 4, -1), 2).reshape(y.shape), y)
+
+
+def test_conv_output_is_batch_innermost_and_contiguous_copies():
+    x = ef.randn(4, 3, 8, 8, dtype=ef.float64)
+    w = ef.randn(5, 3, 3, 3, dtype=ef.float64)
+    y = F.conv2d(x, w)
+    assert y.shape == (4, 5, 6, 6)
+    assert not y.is_contiguous()
+    assert y.numpy().strides == (8, 6 * 6 * 4 * 8, 6 * 4 * 8, 4 * 8)  # (o, h, w, b) memory
+    c = y.contiguous()
+    assert c.is_contiguous() and c.contiguous() is c
+    np.testing.assert_array_equal(c.numpy(), y.numpy())
+    # a second conv reads the first one's output without a layout copy, and agrees with a C-ordered input
+    w2 = ef.randn(2, 5, 3, 3, dtype=ef.float64)
+    np.testing.assert_allclose(F.conv2d(y, w2).numpy(), F.conv2d(c, w2).numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_contiguous_passes_gradients():
+    x = ef.randn(3, 4, dtype=ef.float64, requires_grad=True)
+    assert ef.autograd.gradcheck(lambda a: a.t().contiguous() * 2, (x,))
+    assert ef.autograd.gradgradcheck(lambda a: a.t().contiguous() ** 2, (x,))

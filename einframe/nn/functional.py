@@ -177,6 +177,28 @@ def _pad_spatial(x: Tensor, pads, value: float = 0.0) -> Tensor:
 # convolution
 
 
+def _memory_order(a) -> tuple[int, ...]:
+    """The permutation of ``a``'s dims that lists them outermost first in memory (C order: 0, 1, ...)."""
+    if a.flags.c_contiguous:
+        return tuple(range(a.ndim))
+    return tuple(sorted(range(a.ndim), key=lambda i: (-abs(a.strides[i]), i)))
+
+
+def _batch_last(x: Tensor, pads) -> Tensor:
+    """``x`` (B, C, *S) zero-padded by ``pads``, as a view of (C, *S, B) C-ordered memory.
+
+    Convolutions keep activations batch-innermost: a conv output already is, and so is what
+    max-pooling and pointwise ops make of it, so along a conv stack this costs no copy at all.
+    """
+    n = x.dim() - 2
+    xb = _ef.permute(x, (*range(1, n + 2), 0))
+    if any(a or b for a, b in pads):
+        xb = _vw.Pad(((0, 0), *pads, (0, 0)), 0.0)(xb)
+    else:
+        xb = xb.contiguous()
+    return _ef.permute(xb, (n + 1, *range(n + 1)))
+
+
 def _conv_padding(padding, k, s, d, n, fn):
     if isinstance(padding, str):
         if padding == "valid":
@@ -217,33 +239,38 @@ def _convnd(input, weight, bias, stride, padding, dilation, groups, n: int, fn: 
     s = _ntuple(stride, n, "stride", fn)
     d = _ntuple(dilation, n, "dilation", fn)
     pads = _conv_padding(padding, k, s, d, n, fn)
-    x = _pad_spatial(x, pads)
-    for size, kk, dd in zip(x.shape[2:], k, d):
+    xb = _batch_last(x, pads)
+    for size, kk, dd in zip(xb.shape[2:], k, d):
         if size < dd * (kk - 1) + 1:
             raise RuntimeError(
-                f"{fn}: kernel size {k} (dilation {d}) is larger than the padded input {tuple(x.shape[2:])}; "
+                f"{fn}: kernel size {k} (dilation {d}) is larger than the padded input {tuple(xb.shape[2:])}; "
                 f"use more padding or a smaller kernel"
             )
-    win = _Window(k, s, d)(x)  # (B, C, *O, *k), a view
+    win = _Window(k, s, d)(xb)  # (B, C, *O, *k), a view
     O = tuple(win.shape[2 : 2 + n])  # noqa: E741
     sp, kl = _SP[n], _KL[n]
-    # the kernel goes first, as a (c, k, l, o) view: the im2col copies the matmuls need (forward and
-    # kernel gradient) are then made in (c, k, l, b, h, w) order, whose innermost run is a whole row
-    # of the input (2x faster than (b, h, w, c, k, l))
-    if groups == 1:
-        y = _contract(f"c{kl}o,bc{sp}{kl}->bo{sp}", _contract(f"oc{kl}->c{kl}o", weight), win)
-    else:
-        g = groups
-        xg = _vw.Reshape((B, g, C // g, *O, *k))(win)
-        wg = _vw.Reshape((g, oc // g, cg, *k))(weight)
-        y = _vw.Reshape((B, oc, *O))(_contract(f"goc{kl},bgc{sp}{kl}->bgo{sp}", wg, xg))
+    # the batch label goes last everywhere: the im2col copies (forward and kernel gradient) are made
+    # in (c, k, l, h, w, b) order, whose runs are OW*B floats of the batch-innermost input, and the
+    # input gradient reaches Fold in that order too (4-8x faster than NCHW runs of OW floats); the
+    # kernel enters as its (c, k, l, o) view so that its gradient is a plain (ckl, hwb) @ (hwb, o)
+    cols = _contract(f"bc{sp}{kl}->c{sp}{kl}b", win)
+    g = groups
+    wk = _vw.Reshape((g, oc // g, cg, *k))(weight) if g > 1 else weight
+    G = "g" if g > 1 else ""
+    wk = _contract(f"{G}oc{kl}->{G}c{kl}o", wk)
+    if g > 1:
+        cols = _vw.Reshape((g, C // g, *O, *k, B))(cols)
+    y = _contract(f"{G}c{kl}o,{G}c{sp}{kl}b->{G}o{sp}b", wk, cols)
+    if g > 1:
+        y = _vw.Reshape((oc, *O, B))(y)
+    y = _ef.permute(y, (n + 1, *range(n + 1)))  # (B, oc, *O), memory (oc, *O, B)
     if bias is not None:
         y = y + _vw.Reshape((oc,) + (1,) * n)(bias)
     return y if batched else y.squeeze(0)
 
 
 def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, dilation=1, groups: int = 1) -> Tensor:
-    """1-D convolution: ``Window`` + ``einsum('clo,bcwl->bow')`` (grouped: ``'gocl,bgcwl->bgow'``).
+    """1-D convolution: ``Window`` + ``einsum('clo,cwlb->owb')`` (grouped: ``'gclo,gcwlb->gowb'``).
 
     >>> import einframe as ef, einframe.nn.functional as F
     >>> F.conv1d(ef.ones(1, 1, 5), ef.ones(1, 1, 3), padding=1).tolist()
@@ -253,10 +280,12 @@ def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
 
 
 def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, dilation=1, groups: int = 1) -> Tensor:
-    """2-D convolution: ``Window`` + ``einsum('cklo,bchwkl->bohw')`` (grouped: ``'gockl,bgchwkl->bgohw'``).
+    """2-D convolution: ``Window`` + ``einsum('cklo,chwklb->ohwb')`` (grouped: ``'gcklo,gchwklb->gohwb'``).
 
-    The kernel enters as its zero-copy ``(c, k, l, o)`` view (``'ockl->cklo'``), which makes the im2col
-    copies of the forward pass and of the kernel gradient run in memory order.
+    The kernel enters as its zero-copy ``(c, k, l, o)`` view (``'ockl->cklo'``) and the windows with
+    the batch label last; the output has shape (N, O, H, W) and batch-innermost memory, which makes
+    the im2col copies and the overlap-add of the backward pass run over whole ``W·N`` rows.
+    ``y.contiguous()`` gives a C-ordered copy when one is needed.
 
     ``padding`` is an int, a tuple, ``'same'`` or ``'valid'``; input (N, C, H, W) or (C, H, W).
 
@@ -268,7 +297,7 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
 
 
 def conv3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, dilation=1, groups: int = 1) -> Tensor:
-    """3-D convolution: ``Window`` + ``einsum('cjklo,bcdhwjkl->bodhw')``.
+    """3-D convolution: ``Window`` + ``einsum('cjklo,cdhwjklb->odhwb')``.
 
     >>> import einframe as ef, einframe.nn.functional as F
     >>> F.conv3d(ef.ones(1, 2, 3, 3, 3), ef.ones(4, 2, 2, 2, 2)).shape
@@ -376,43 +405,62 @@ def _max_poolnd(input, kernel_size, stride, padding, dilation, ceil_mode, return
     O, extra = _pool_geometry(S, k, s, p, d, ceil_mode, fn)  # noqa: E741
     xp = x._device.xp
     raw = x._data
+    # work in the input's memory order (batch-innermost after a conv): the taps are strided views of
+    # memory, and the Gather reads the memory as one flat vector, so nothing is transposed or copied
+    mem = _memory_order(raw)
     if any(p) or any(extra):
         fill = -_np.inf if raw.dtype.kind == "f" else _np.iinfo(raw.dtype).min
         raw = xp.pad(raw, ((0, 0), (0, 0), *((a, a + e) for a, e in zip(p, extra))), constant_values=fill)
+    raw = raw.transpose(mem)
+    ax = [mem.index(2 + i) for i in range(n)]  # where each spatial dim sits in memory order
     # first maximum over the window taps in scan order (PyTorch's tie rule): strided views, no copies
     best = tap = None
     for t, kappa in enumerate(_product(*(range(kk) for kk in k))):
-        v = raw[(Ellipsis, *(slice(c * dd, c * dd + ss * (o - 1) + 1, ss) for c, dd, ss, o in zip(kappa, d, s, O)))]
+        sl = [slice(None)] * raw.ndim
+        for i, (c, dd, ss, o) in enumerate(zip(kappa, d, s, O)):
+            sl[ax[i]] = slice(c * dd, c * dd + ss * (o - 1) + 1, ss)
+        v = raw[tuple(sl)]
         if best is None:
             best, tap = xp.ascontiguousarray(v), xp.zeros(v.shape, dtype=_np.int32)
         else:
             better = v > best
             xp.maximum(best, v, out=best)
             tap += better * (_np.int32(t) - tap)
-    # the winner's position in the (unpadded) input plane, then a Gather (adjoint: scatter-add):
-    # position = window origin (a small broadcast grid) + the offset of the winning tap (a table)
-    strides = [_math.prod(S[i + 1 :]) for i in range(n)]
-    table = xp.asarray(
-        [sum(c * dd * st for c, dd, st in zip(kappa, d, strides)) for kappa in _product(*(range(kk) for kk in k))],
-        dtype=_np.int64,
-    )
+    # the winner's flat position in the unpadded input's memory, then a Gather (adjoint:
+    # scatter-add): position = window origin (a small broadcast grid) + the winning tap's offset
+    full = tuple(x.shape)
+    mshape = tuple(full[i] for i in mem)
+    mstride = [_math.prod(mshape[j + 1 :]) for j in range(len(mem))]  # element strides, memory order
+    estr = [mstride[mem.index(i)] for i in range(n + 2)]  # ... indexed by logical dim
+    taps = list(_product(*(range(kk) for kk in k)))
+    table = xp.asarray([sum(c * dd * estr[2 + i] for i, (c, dd) in enumerate(zip(kappa, d))) for kappa in taps], dtype=_np.int64)
+    oshape = tuple(O[ax.index(j)] if j in ax else mshape[j] for j in range(n + 2))  # best's shape
     origin = 0
-    for i in range(n):
-        shape = [1] * n
-        shape[i] = O[i]
-        origin = origin + (xp.arange(O[i], dtype=_np.int64).reshape(shape) * s[i] - p[i]) * strides[i]
+    for j in range(n + 2):
+        shape = [1] * (n + 2)
+        shape[j] = oshape[j]
+        logical = mem[j]
+        step = s[logical - 2] if logical >= 2 else 1
+        off = p[logical - 2] if logical >= 2 else 0
+        origin = origin + (xp.arange(oshape[j], dtype=_np.int64).reshape(shape) * step - off) * estr[logical]
     flat = table[tap] + origin
-    B, C = x.shape[0], x.shape[1]
-    plane = _math.prod(S)
-    base = xp.arange(B * C, dtype=_np.int64).reshape((B, C) + (1,) * n) * plane
-    # 1-D index and values: numpy's np.add.at takes its fast path only for 1-D operands (7x faster)
-    y = _vw.Index(((base + flat).reshape(-1),))(_vw.Reshape((B * C * plane,))(x))
-    y = _vw.Reshape((B, C, *O))(y)
+    y = _vw.Index((flat.reshape(-1),))(_vw.Reshape((x.numel(),))(_ef.permute(x, mem)))
+    inv = tuple(mem.index(i) for i in range(n + 2))
+    y = _ef.permute(_vw.Reshape(oshape)(y), inv)  # (B, C, *O), in the input's memory order
     if not batched:
         y = y.squeeze(0)
     if not return_indices:
         return y
-    idx = Tensor._wrap(flat.astype(_np.int64), x._device)
+    # PyTorch's indices: flat positions within each (unpadded) input plane
+    plane = 0
+    for i in range(n):
+        shape = [1] * n
+        shape[i] = O[i]
+        st = _math.prod(S[i + 1 :])
+        plane = plane + (xp.arange(O[i], dtype=_np.int64).reshape(shape) * s[i] - p[i]) * st
+    ptable = _np.asarray([sum(c * dd * _math.prod(S[i + 1 :]) for i, (c, dd) in enumerate(zip(kappa, d))) for kappa in taps])
+    tap_l = tap.transpose(inv)
+    idx = Tensor._wrap((xp.asarray(ptable, dtype=_np.int64)[tap_l] + plane).astype(_np.int64), x._device)
     return y, (idx if batched else idx.squeeze(0))
 
 

@@ -15,16 +15,24 @@ __all__ = ["Contract", "contract", "reduce_canon"]
 
 @primitive("Contract")
 class Contract(Node):
-    """``out = einsum(eq, *operands)``; vjp of operand k = the derived einsum of ``vjp_canon``."""
+    """``out = einsum(eq, *operands)``; vjp of operand k = the derived einsum of ``vjp_canon``.
 
-    def __init__(self, canon: Canon):
+    ``contiguous=True`` makes the result own C-ordered memory even when the equation is a bare
+    permutation (``x.permute(...).contiguous()``); the derivative is unchanged.
+    """
+
+    def __init__(self, canon: Canon, contiguous: bool = False):
         self.canon = canon
+        self.contiguous = contiguous
         # a one-operand contraction's gradient needs only the cotangent (and deltas made from it)
         self.saves = canon.positions if len(canon.ins) > 1 else ()
-        self.is_view = canon.is_permutation
+        self.is_view = canon.is_permutation and not contiguous
 
     def forward(self, xp, *arrays):
-        return get_plan(self.canon, arrays, xp).run(xp, arrays)
+        r = get_plan(self.canon, arrays, xp).run(xp, arrays)
+        if self.contiguous and not r.flags.c_contiguous:
+            r = xp.ascontiguousarray(r)
+        return r
 
     def vjp(self, g, xs, out):
         need = self.needs_input_grad

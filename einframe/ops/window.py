@@ -7,7 +7,7 @@ overlap-add (col2im): ``out[..., o·s + κ·d] += g[..., o, κ]``, run as ``prod
 adds (or one strided write when windows do not overlap). Each is the other's vjp; both are linear,
 so each one's jvp is itself applied to the tangent.
 
-A convolution is ``Window`` followed by one ``Contract`` (``'bchwkl,ockl->bohw'``); its input
+A convolution is ``Window`` followed by one ``Contract`` (``'cklo,chwklb->ohwb'``, the batch label last); its input
 gradient is that contraction's derived einsum followed by ``Fold``.
 """
 

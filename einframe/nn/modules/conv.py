@@ -1,6 +1,6 @@
 """Convolution layers: ``Conv1d/2d/3d``, ``ConvTranspose1d/2d``, ``LazyConv2d``.
 
-Each is a sliding-window view plus ONE contraction (``'cklo,bchwkl->bohw'`` for Conv2d); the
+Each is a sliding-window view plus ONE contraction (``'cklo,chwklb->ohwb'`` for Conv2d); the
 transposed convolutions are a contraction plus the window's adjoint, ``Fold`` (overlap-add).
 
 >>> import einframe as ef
@@ -160,7 +160,7 @@ class _ConvNd(Module):
 
 
 class Conv1d(_ConvNd):
-    """1-D convolution over (N, C, L): ``Window`` + ``einsum('clo,bcwl->bow')``.
+    """1-D convolution over (N, C, L): ``Window`` + ``einsum('clo,cwlb->owb')``.
 
     >>> import einframe as ef
     >>> from einframe import nn
@@ -190,7 +190,7 @@ class Conv1d(_ConvNd):
 
 
 class Conv2d(_ConvNd):
-    """2-D convolution over (N, C, H, W): ``Window`` + ``einsum('cklo,bchwkl->bohw')`` (grouped: ``'gockl,bgchwkl->bgohw'``).
+    """2-D convolution over (N, C, H, W): ``Window`` + ``einsum('cklo,chwklb->ohwb')`` (grouped: ``'gcklo,gchwklb->gohwb'``).
 
     ``weight`` is (out_channels, in_channels/groups, kh, kw); padding int/tuple/'same'/'valid';
     ``padding_mode`` zeros/reflect/replicate/circular.
@@ -223,7 +223,7 @@ class Conv2d(_ConvNd):
 
 
 class Conv3d(_ConvNd):
-    """3-D convolution over (N, C, D, H, W): ``Window`` + ``einsum('cjklo,bcdhwjkl->bodhw')``.
+    """3-D convolution over (N, C, D, H, W): ``Window`` + ``einsum('cjklo,cdhwjklb->odhwb')``.
 
     >>> import einframe as ef
     >>> from einframe import nn
