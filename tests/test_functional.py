@@ -403,3 +403,20 @@ def test_contiguous_passes_gradients():
     x = ef.randn(3, 4, dtype=ef.float64, requires_grad=True)
     assert ef.autograd.gradcheck(lambda a: a.t().contiguous() * 2, (x,))
     assert ef.autograd.gradgradcheck(lambda a: a.t().contiguous() ** 2, (x,))
+
+
+def test_pointwise_conv_agrees_in_both_layouts():
+    # a 1x1 kernel runs on an (N, C, H, W)-ordered input as it is, and batch-innermost otherwise
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((3, 4, 5, 6))
+    w = ef.tensor(rng.standard_normal((2, 4, 1, 1)), requires_grad=True)
+    outs = []
+    for arr in (x, np.ascontiguousarray(x.transpose(1, 2, 3, 0)).transpose(3, 0, 1, 2)):
+        a = ef.tensor(arr, requires_grad=True)
+        y = F.conv2d(a, w, stride=(1, 2))
+        (y * y).sum().backward()
+        outs.append((y.detach().numpy(), a.grad.numpy(), w.grad.numpy()))
+        w.grad = None
+    assert outs[0][0].strides != outs[1][0].strides  # the two layouts really took different paths
+    for ref, got in zip(*outs):
+        np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-12)

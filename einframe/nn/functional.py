@@ -239,7 +239,9 @@ def _convnd(input, weight, bias, stride, padding, dilation, groups, n: int, fn: 
     s = _ntuple(stride, n, "stride", fn)
     d = _ntuple(dilation, n, "dilation", fn)
     pads = _conv_padding(padding, k, s, d, n, fn)
-    xb = _batch_last(x, pads)
+    # batch-innermost pays for its layout copy when windows overlap the input k-fold (or it is free)
+    b_last = groups > 1 or _math.prod(k) > 1 or (B > 1 and _memory_order(x._data)[-1] == 0)
+    xb = _batch_last(x, pads) if b_last else _pad_spatial(x, pads)
     for size, kk, dd in zip(xb.shape[2:], k, d):
         if size < dd * (kk - 1) + 1:
             raise RuntimeError(
@@ -253,17 +255,20 @@ def _convnd(input, weight, bias, stride, padding, dilation, groups, n: int, fn: 
     # in (c, k, l, h, w, b) order, whose runs are OW*B floats of the batch-innermost input, and the
     # input gradient reaches Fold in that order too (4-8x faster than NCHW runs of OW floats); the
     # kernel enters as its (c, k, l, o) view so that its gradient is a plain (ckl, hwb) @ (hwb, o)
-    cols = _contract(f"bc{sp}{kl}->c{sp}{kl}b", win)
     g = groups
     wk = _vw.Reshape((g, oc // g, cg, *k))(weight) if g > 1 else weight
     G = "g" if g > 1 else ""
     wk = _contract(f"{G}oc{kl}->{G}c{kl}o", wk)
-    if g > 1:
-        cols = _vw.Reshape((g, C // g, *O, *k, B))(cols)
-    y = _contract(f"{G}c{kl}o,{G}c{sp}{kl}b->{G}o{sp}b", wk, cols)
-    if g > 1:
-        y = _vw.Reshape((oc, *O, B))(y)
-    y = _ef.permute(y, (n + 1, *range(n + 1)))  # (B, oc, *O), memory (oc, *O, B)
+    if not b_last:  # a 1x1 kernel on an (N, C, *S) input: a batched matmul over the input as it is
+        y = _contract(f"c{kl}o,bc{sp}{kl}->bo{sp}", wk, win)
+    else:
+        cols = _contract(f"bc{sp}{kl}->c{sp}{kl}b", win)
+        if g > 1:
+            cols = _vw.Reshape((g, C // g, *O, *k, B))(cols)
+        y = _contract(f"{G}c{kl}o,{G}c{sp}{kl}b->{G}o{sp}b", wk, cols)
+        if g > 1:
+            y = _vw.Reshape((oc, *O, B))(y)
+        y = _ef.permute(y, (n + 1, *range(n + 1)))  # (B, oc, *O), memory (oc, *O, B)
     if bias is not None:
         y = y + _vw.Reshape((oc,) + (1,) * n)(bias)
     return y if batched else y.squeeze(0)
