@@ -366,3 +366,22 @@ def test_window_fold_are_adjoint():
     g = rng.standard_normal(w.shape)
     f = Fold((9,), (3,), (2,), (2,))(ef.tensor(g)).numpy()
     assert np.vdot(w, g) == pytest.approx(np.vdot(x, f))
+
+
+def test_branch_free_select_matches_numpy_where():
+    # Where's numpy fast path works on the bits: NaN, inf and signed zeros must come out as np.where's
+    from einframe.ops.pointwise import _select
+
+    rng = np.random.default_rng(0)
+    m = rng.random((5, 6)) > 0.5
+    for dt in (np.float16, np.float32, np.float64, np.int64):
+        a = rng.standard_normal((5, 6)).astype(dt)
+        b = rng.standard_normal((5, 6)).astype(dt)
+        if dt != np.int64:
+            a[0, 0], a[1, 1], b[2, 2] = np.nan, np.inf, -0.0
+        for x, y in [(a, 0), (0, a), (a, 0.0), (a, -0.0), (a[:, ::-1], 0), (a, b), (a, b[0]), (a, 2.5), (0, b[0])]:
+            got, want = _select(np, m, x, y), np.where(m, x, y)
+            assert got.dtype == want.dtype
+            np.testing.assert_array_equal(got, want)
+            if want.dtype.kind == "f":
+                np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
