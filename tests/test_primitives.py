@@ -373,10 +373,10 @@ def test_branch_free_select_matches_numpy_where():
     from einframe.ops.pointwise import _select
 
     rng = np.random.default_rng(0)
-    m = rng.random((5, 6)) > 0.5
+    m = rng.random((64, 70)) > 0.5  # large enough for the bitwise path
     for dt in (np.float16, np.float32, np.float64, np.int64):
-        a = rng.standard_normal((5, 6)).astype(dt)
-        b = rng.standard_normal((5, 6)).astype(dt)
+        a = rng.standard_normal((64, 70)).astype(dt)
+        b = rng.standard_normal((64, 70)).astype(dt)
         if dt != np.int64:
             a[0, 0], a[1, 1], b[2, 2] = np.nan, np.inf, -0.0
         for x, y in [(a, 0), (0, a), (a, 0.0), (a, -0.0), (a[:, ::-1], 0), (a, b), (a, b[0]), (a, 2.5), (0, b[0])]:

@@ -8,6 +8,7 @@ differentiated again.
 
 from __future__ import annotations
 
+from heapq import heappop, heappush
 from operator import attrgetter
 
 from .._state import STATE
@@ -54,7 +55,8 @@ def _root_grads(outputs: list[Tensor], grad_outputs: list) -> list[Tensor]:
 _by_seq = attrgetter("_seq")
 
 
-def _collect(roots: list[Node]) -> list[Node]:
+def _reachable(roots: list[Node]) -> list[Node]:
+    """Every node reachable from ``roots``, children after their parents (decreasing sequence)."""
     seen = set()
     stack = list(roots)
     nodes = []
@@ -87,14 +89,18 @@ def run_backward(
 
     With ``accumulate`` the gradients of leaves (or of ``inputs`` only, when given) go into
     ``.grad``; otherwise the gradients of ``inputs`` are returned and no ``.grad`` changes.
+
+    Nodes wait in a heap keyed by sequence number from the moment their first gradient arrives:
+    everything that can still feed a node was created after it, so it has run when the node is
+    popped (PyTorch's ready queue); nodes no gradient reaches are never visited.
     """
     buffers: dict[Node, list] = {}
-    roots = []
+    heap: list = []
     for t, g in zip(outputs, grad_outputs):
         node, nr = _edge_of(t)
+        if node not in buffers:
+            heappush(heap, (-node._seq, id(node), node))
         _add(buffers, node, nr, g)
-        roots.append(node)
-    nodes = _collect(roots)
 
     capture: dict[tuple[Node, int], int] = {}
     needed = None
@@ -105,7 +111,7 @@ def run_backward(
             capture[_edge_of(t)] = i
         targets = {key[0] for key in capture}
         needed = set()
-        for n in reversed(nodes):  # children before parents
+        for n in reversed(_reachable([entry[2] for entry in heap])):  # children before parents
             if n in targets or any(e is not None and e[0] in needed for e in n._edges):
                 needed.add(n)
     results: list = [None] * (len(inputs) if inputs is not None else 0)
@@ -115,10 +121,9 @@ def run_backward(
     prev = STATE.grad_enabled
     STATE.grad_enabled = create_graph
     try:
-        for node in nodes:
-            grads = buffers.pop(node, None)
-            if grads is None:
-                continue
+        while heap:
+            node = heappop(heap)[2]
+            grads = buffers.pop(node)
             if needed is not None and node not in needed:
                 continue
             if node.__class__ is AccumulateGrad:
@@ -162,9 +167,11 @@ def run_backward(
                         gin = tuple(r)
             for e, g in zip(edges, gin):
                 if e is not None and g is not None:
-                    buf = buffers.get(e[0])
+                    nxt = e[0]
+                    buf = buffers.get(nxt)
                     if buf is None:
-                        buf = buffers[e[0]] = [None] * e[0]._n_outputs
+                        buf = buffers[nxt] = [None] * nxt._n_outputs
+                        heappush(heap, (-nxt._seq, id(nxt), nxt))
                     nr = e[1]
                     buf[nr] = g if buf[nr] is None else buf[nr] + g
             if not retain_graph and node._saved is not None:

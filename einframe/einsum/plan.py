@@ -181,6 +181,7 @@ class Plan:
         self.expand = None
         if len(present) != len(out):
             self.expand = (tuple(size[x] if x in final else 1 for x in out), canon.out_shape)
+        self.expand_small = self.expand is not None and prod(canon.out_shape) < 1 << 14
         self.copy = not fresh and self.expand is None and not canon.is_permutation
         self.single = None
         if len(self.steps) == 1 and self.steps[0][1] == tuple(range(len(ops)))[::-1] and not isinstance(self.steps[0][2], _Chain):
@@ -253,7 +254,12 @@ class Plan:
             r = r.transpose(self.perm)
         if self.expand is not None:
             # output-only labels (the ones factor of a derived gradient) broadcast as a zero-stride
-            # view, as PyTorch's expand in sum's backward; leaf accumulation copies such views
+            # view, as PyTorch's expand in sum's backward; leaf accumulation copies such views.
+            # Small ones are written out: np.broadcast_to costs more than the copy below 16k elements
+            if self.expand_small:
+                out = xp.empty(self.expand[1], dtype=r.dtype)
+                out[...] = r.reshape(self.expand[0])
+                return out
             return xp.broadcast_to(r.reshape(self.expand[0]), self.expand[1])
         if self.copy:  # a bare diagonal is a view of the input; results must own their memory
             r = r.copy()

@@ -397,8 +397,9 @@ _BITS = {"float16": "int16", "float32": "int32", "float64": "int64"}
 def _select(xp, cond, a, b):
     """``xp.where(cond, a, b)``. On numpy, float selects run branch-free on the bits: np.where
     mispredicts a branch per element of a random mask, which makes it 15x slower than a multiply on
-    a ReLU mask of 512x2048 (NaN and inf stay exactly where they are picked)."""
-    if xp.__name__ == "numpy" and isinstance(cond, xp.ndarray) and cond.ndim and cond.dtype == bool:
+    a ReLU mask of 512x2048 (NaN and inf stay exactly where they are picked). Small arrays keep
+    np.where, which costs fewer calls."""
+    if xp.__name__ == "numpy" and isinstance(cond, xp.ndarray) and cond.size >= 4096 and cond.dtype == bool:
         r = None
         if _is_pos_zero(b) and hasattr(a, "dtype"):
             r = _keep_bits(xp, cond, a)
