@@ -122,9 +122,16 @@ class Node:
         self._seq = next(_seq)
         saves, saves_out = self.saves, self.saves_out
         if saves or saves_out:
-            xs = [None if isinstance(t, Tensor) else t for t in inputs]
             versions = []
             save_when = self.save_when
+            if save_when is None and len(saves) == len(inputs):  # saves every input (the common case)
+                for t in inputs:
+                    if isinstance(t, Tensor):
+                        versions.append((t, t._vc[0]))
+                xs = inputs
+                saves = ()
+            else:
+                xs = [None if isinstance(t, Tensor) else t for t in inputs]
             for i in saves:
                 if save_when is not None and i in save_when:
                     for j in save_when[i]:  # saved only if an input whose gradient reads it needs one
