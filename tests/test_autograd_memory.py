@@ -16,12 +16,15 @@ def test_leaf_grads_never_share_memory_through_views():
     assert np.allclose(b.grad.numpy(), 1.0)
 
 
-def test_broadcast_gradients_are_copied_into_writable_grads():
-    x = ef.randn(4, 5, requires_grad=True)
-    x.sum().backward()  # the derived gradient is a zero-stride broadcast of the scalar cotangent
+@pytest.mark.parametrize("shape", [(4, 5), (200, 300)])  # small gradients are written out, large ones broadcast
+def test_broadcast_gradients_are_copied_into_writable_grads(shape):
+    x = ef.randn(*shape, requires_grad=True)
+    x.sum().backward()  # the derived gradient broadcasts the scalar cotangent
     assert x.grad.numpy().flags.writeable and 0 not in x.grad.numpy().strides
     x.sum().backward()  # accumulates in place
     assert np.allclose(x.grad.numpy(), 2.0)
+    (g,) = ef.autograd.grad((x * 3).sum(), x)
+    assert np.allclose(g.numpy(), 3.0)
 
 
 def test_caller_gradient_is_not_aliased():
