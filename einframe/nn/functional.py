@@ -373,6 +373,21 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
     return _conv_transposend(input, weight, bias, stride, padding, output_padding, groups, dilation, 2, "conv_transpose2d")
 
 
+def conv_transpose3d(
+    input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, output_padding=0, groups: int = 1, dilation=1
+) -> Tensor:
+    """Transposed 3-D convolution: ``einsum('bcxyz,cojkl->boxyzjkl')`` + ``Fold`` (overlap-add) + crop ``padding``.
+
+    ``weight`` is (in_channels, out_channels/groups, kD, kH, kW), as PyTorch; grouped:
+    ``'bgcxyz,gcojkl->bgoxyzjkl'``. Input (N, C, D, H, W) or (C, D, H, W).
+
+    >>> import einframe as ef, einframe.nn.functional as F
+    >>> F.conv_transpose3d(ef.ones(1, 2, 2, 2, 2), ef.ones(2, 3, 3, 3, 3), stride=2, output_padding=1).shape
+    einframe.Size([1, 3, 6, 6, 6])
+    """
+    return _conv_transposend(input, weight, bias, stride, padding, output_padding, groups, dilation, 3, "conv_transpose3d")
+
+
 # ------------------------------------------------------------------------------------------------
 # pooling
 
@@ -493,6 +508,21 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     return _max_poolnd(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, 2, "max_pool2d")
 
 
+def max_pool3d(
+    input: Tensor, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False, return_indices: bool = False
+) -> Tensor | tuple[Tensor, Tensor]:
+    """3-D max pooling over (N, C, D, H, W): the first maximum of each window (strided taps), picked by a Gather.
+
+    Ties go to the first maximum in scan order (as PyTorch); ``return_indices`` gives flat indices
+    into each (D, H, W) input volume.
+
+    >>> import einframe as ef, einframe.nn.functional as F
+    >>> F.max_pool3d(ef.arange(8.0).reshape(1, 1, 2, 2, 2), 2).tolist()
+    [[[[[7.0]]]]]
+    """
+    return _max_poolnd(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, 3, "max_pool3d")
+
+
 def _avg_poolnd(input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override, n, fn):
     x, batched = _batched(input, n, fn)
     k, s, p, d = _pool_args(kernel_size, stride, padding, 1, n, fn)
@@ -538,10 +568,53 @@ def avg_pool2d(
     return _avg_poolnd(input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override, 2, "avg_pool2d")
 
 
+def avg_pool3d(
+    input: Tensor,
+    kernel_size,
+    stride=None,
+    padding=0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    divisor_override: int | None = None,
+) -> Tensor:
+    """3-D average pooling: ``Window`` + ``einsum('bcdhwjkl,dhw->bcdhw', windows, 1/count)``.
+
+    >>> import einframe as ef, einframe.nn.functional as F
+    >>> F.avg_pool3d(ef.ones(1, 1, 2, 2, 2), 2, padding=1, count_include_pad=True).flatten().tolist()
+    [0.125, 0.125, 0.125, 0.125, 0.125, 0.125, 0.125, 0.125]
+    """
+    return _avg_poolnd(input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override, 3, "avg_pool3d")
+
+
 def _adaptive_bins(size: int, out: int):
     starts = [(i * size) // out for i in range(out)]
     ends = [-(-((i + 1) * size) // out) for i in range(out)]
     return starts, ends
+
+
+def _adaptive_sizes(output_size, S, fn) -> tuple[int, ...]:
+    """``output_size`` (an int or a tuple with ``None`` meaning "keep that input size") for spatial sizes ``S``."""
+    if isinstance(output_size, _numbers.Integral):
+        output_size = (output_size,) * len(S)
+    output_size = tuple(output_size)
+    if len(output_size) != len(S):
+        raise RuntimeError(f"{fn}: output_size must have {len(S)} elements, got {output_size}")
+    return _ntuple_opt(output_size, S)
+
+
+def _adaptive_avg_poolnd(input: Tensor, output_size, n: int, fn: str) -> Tensor:
+    x, batched = _batched(input, n, fn)
+    S = tuple(x.shape[2:])
+    O = _adaptive_sizes(output_size, S, fn)  # noqa: E741
+    mats = []
+    for size, out in zip(S, O):
+        m = _np.zeros((out, size))
+        for i, (a, b) in enumerate(zip(*_adaptive_bins(size, out))):
+            m[i, a:b] = 1.0 / (b - a)
+        mats.append(_const(m.astype(x._data.dtype), x))
+    sp, ol = _SP[n], "ijk"[:n]  # e.g. 'bchw,ih,jw->bcij'
+    y = _contract(f"bc{sp}," + ",".join(o + a for o, a in zip(ol, sp)) + f"->bc{ol}", x, *mats)
+    return y if batched else y.squeeze(0)
 
 
 def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
@@ -551,23 +624,57 @@ def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
     >>> F.adaptive_avg_pool2d(ef.arange(16.0).reshape(1, 1, 4, 4), 1).tolist()
     [[[[7.5]]]]
     """
-    x, batched = _batched(input, 2, "adaptive_avg_pool2d")
-    H, W = x.shape[2], x.shape[3]
-    oh, ow = _ntuple_opt(output_size, (H, W))
-    mats = []
-    for size, out in ((H, oh), (W, ow)):
-        m = _np.zeros((out, size))
-        for i, (a, b) in enumerate(zip(*_adaptive_bins(size, out))):
-            m[i, a:b] = 1.0 / (b - a)
-        mats.append(_const(m.astype(x._data.dtype), x))
-    y = _contract("bchw,ih,jw->bcij", x, *mats)
-    return y if batched else y.squeeze(0)
+    return _adaptive_avg_poolnd(input, output_size, 2, "adaptive_avg_pool2d")
+
+
+def adaptive_avg_pool3d(input: Tensor, output_size) -> Tensor:
+    """Adaptive 3-D average pooling, one contraction with three averaging matrices: ``einsum('bcdhw,id,jh,kw->bcijk')``.
+
+    ``output_size`` is an int or a (D, H, W) tuple; ``None`` keeps that input size (as PyTorch).
+
+    >>> import einframe as ef, einframe.nn.functional as F
+    >>> F.adaptive_avg_pool3d(ef.arange(8.0).reshape(1, 1, 2, 2, 2), (1, None, 1)).tolist()
+    [[[[[2.5], [4.5]]]]]
+    """
+    return _adaptive_avg_poolnd(input, output_size, 3, "adaptive_avg_pool3d")
 
 
 def _ntuple_opt(output_size, sizes):
     if isinstance(output_size, _numbers.Integral):
         output_size = (output_size,) * len(sizes)
     return tuple(s if o is None else int(o) for o, s in zip(output_size, sizes))
+
+
+def _adaptive_max_poolnd(input: Tensor, output_size, return_indices: bool, n: int, fn: str):
+    x, batched = _batched(input, n, fn)
+    B, C = x.shape[0], x.shape[1]
+    S = tuple(x.shape[2:])
+    O = _adaptive_sizes(output_size, S, fn)  # noqa: E741
+    if all(o > 0 and size % o == 0 for size, o in zip(S, O)):
+        k = tuple(size // o for size, o in zip(S, O))
+        r = _max_poolnd(x, k, None, 0, 1, False, return_indices, n, fn)
+    else:
+        raw = x._data
+        xp = x._device.xp
+        bins = [_adaptive_bins(size, o) for size, o in zip(S, O)]
+        plane = [_math.prod(S[i + 1 :]) for i in range(n)]  # element strides within one input plane
+        idx = xp.empty((B, C, *O), dtype=_np.int64)
+        for pos in _product(*(range(o) for o in O)):
+            lo = [bins[i][0][p] for i, p in enumerate(pos)]
+            hi = [bins[i][1][p] for i, p in enumerate(pos)]
+            a = raw[(slice(None), slice(None), *(slice(u, v) for u, v in zip(lo, hi)))].reshape(B, C, -1).argmax(axis=-1)
+            flat = 0
+            for i in reversed(range(n)):  # the bin-local argmax, unravelled, as a flat position in the plane
+                ext = hi[i] - lo[i]
+                flat = flat + (lo[i] + a % ext) * plane[i]
+                a = a // ext
+            idx[(slice(None), slice(None), *pos)] = flat
+        idx_t = Tensor._wrap(idx, x._device)
+        vals = _ef.gather(x.reshape(B, C, _math.prod(S)), 2, idx_t.reshape(B, C, _math.prod(O))).reshape(B, C, *O)
+        r = (vals, idx_t) if return_indices else vals
+    if batched:
+        return r
+    return tuple(t.squeeze(0) for t in r) if return_indices else r.squeeze(0)
 
 
 def adaptive_max_pool2d(input: Tensor, output_size, return_indices: bool = False):
@@ -577,26 +684,19 @@ def adaptive_max_pool2d(input: Tensor, output_size, return_indices: bool = False
     >>> F.adaptive_max_pool2d(ef.arange(16.0).reshape(1, 1, 4, 4), (1, 2)).tolist()
     [[[[13.0, 15.0]]]]
     """
-    x, batched = _batched(input, 2, "adaptive_max_pool2d")
-    B, C, H, W = x.shape
-    oh, ow = _ntuple_opt(output_size, (H, W))
-    if H % oh == 0 and W % ow == 0:
-        r = max_pool2d(x, (H // oh, W // ow), return_indices=return_indices)
-    else:
-        raw = x._data
-        xp = x._device.xp
-        hb, wb = _adaptive_bins(H, oh), _adaptive_bins(W, ow)
-        idx = xp.empty((B, C, oh, ow), dtype=_np.int64)
-        for i, j in _product(range(oh), range(ow)):
-            h0, h1, w0, w1 = hb[0][i], hb[1][i], wb[0][j], wb[1][j]
-            a = raw[:, :, h0:h1, w0:w1].reshape(B, C, -1).argmax(axis=-1)
-            idx[:, :, i, j] = (h0 + a // (w1 - w0)) * W + w0 + a % (w1 - w0)
-        idx_t = Tensor._wrap(idx, x._device)
-        vals = _ef.gather(x.reshape(B, C, H * W), 2, idx_t.reshape(B, C, oh * ow)).reshape(B, C, oh, ow)
-        r = (vals, idx_t) if return_indices else vals
-    if batched:
-        return r
-    return tuple(t.squeeze(0) for t in r) if return_indices else r.squeeze(0)
+    return _adaptive_max_poolnd(input, output_size, return_indices, 2, "adaptive_max_pool2d")
+
+
+def adaptive_max_pool3d(input: Tensor, output_size, return_indices: bool = False) -> Tensor | tuple[Tensor, Tensor]:
+    """Adaptive 3-D max pooling: a gather of each bin's first maximum (``max_pool3d`` when the bins tile evenly).
+
+    ``return_indices`` gives flat indices into each (D, H, W) input volume, as PyTorch.
+
+    >>> import einframe as ef, einframe.nn.functional as F
+    >>> F.adaptive_max_pool3d(ef.arange(27.0).reshape(1, 1, 3, 3, 3), (1, 1, 2)).tolist()
+    [[[[[25.0, 26.0]]]]]
+    """
+    return _adaptive_max_poolnd(input, output_size, return_indices, 3, "adaptive_max_pool3d")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -782,18 +882,68 @@ def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: boo
 # sparse
 
 
+_SPARSE_MSG = (
+    "sparse=True asks for sparse gradients, which einframe does not support (every gradient is dense); "
+    "use sparse=False: the gradient has the same values, as a dense tensor"
+)
+
+
+def _grad_enabled() -> bool:
+    from ..autograd.grad_mode import is_grad_enabled
+
+    return is_grad_enabled()
+
+
+def _embedding_renorm_(weight: Tensor, input: Tensor, max_norm: float, norm_type: float) -> None:
+    """PyTorch's ``embedding_renorm_``: rows of ``weight`` indexed by ``input`` whose ``norm_type``-norm
+    exceeds ``max_norm`` are scaled in place (under ``no_grad``) by ``max_norm / (norm + 1e-7)``."""
+    from ..autograd.grad_mode import no_grad
+
+    xp = weight._device.xp
+    with no_grad():
+        rows = Tensor._wrap(xp.unique(input._data.ravel()), weight._device)
+        sel = weight[rows]
+        norms = _ef.norm(sel, norm_type, 1, keepdim=True)
+        scale = _ef.where(norms > max_norm, max_norm / (norms + 1e-7), _ef.ones_like(norms))
+        weight[rows] = sel * scale  # an in-place write: bumps weight's version counter, as PyTorch
+
+
 def embedding(
-    input: Tensor, weight: Tensor, padding_idx: int | None = None, max_norm=None, norm_type: float = 2.0,
-    scale_grad_by_freq: bool = False, sparse: bool = False,
+    input: Tensor, weight: Tensor, padding_idx: int | None = None, max_norm: float | None = None,
+    norm_type: float = 2.0, scale_grad_by_freq: bool = False, sparse: bool = False,
 ) -> Tensor:  # fmt: skip
     """Rows of ``weight`` picked by integer ``input``: a gather (adjoint: scatter-add), never a one-hot einsum.
 
-    Rows equal to ``padding_idx`` get no gradient.
+    - ``padding_idx``: entries equal to it give that row no gradient (negative counts from the end).
+    - ``max_norm``: first, every row that ``input`` picks and whose ``norm_type``-norm exceeds
+      ``max_norm`` is rescaled **in place** (under ``no_grad``) to norm ``max_norm`` (PyTorch's
+      ``embedding_renorm_``, which divides by ``norm + 1e-7``); ``weight`` is modified.
+    - ``scale_grad_by_freq``: the gradient reaching each row is divided by the number of times its
+      index occurs in ``input`` (the mini-batch).
+    - ``sparse``: einframe has no sparse gradients, so only ``False`` is accepted; ``True`` raises
+      ``NotImplementedError`` (use ``sparse=False``: the same gradient values, dense).
 
     >>> import einframe as ef, einframe.nn.functional as F
     >>> F.embedding(ef.tensor([2, 0]), ef.arange(6.0).reshape(3, 2)).tolist()
     [[4.0, 5.0], [0.0, 1.0]]
+
+    ``max_norm`` renormalises the rows it looks up, in ``weight`` itself:
+
+    >>> w = ef.tensor([[3.0, 4.0], [0.3, 0.4]])
+    >>> [round(v, 4) for v in F.embedding(ef.tensor([0, 1]), w, max_norm=1.0).flatten().tolist()]
+    [0.6, 0.8, 0.3, 0.4]
+    >>> [round(v, 4) for v in w[0].tolist()]
+    [0.6, 0.8]
+
+    ``scale_grad_by_freq`` divides row 0's gradient by its 2 occurrences:
+
+    >>> w = ef.ones(3, 2, requires_grad=True)
+    >>> F.embedding(ef.tensor([0, 0, 2]), w, scale_grad_by_freq=True).sum().backward()
+    >>> w.grad.tolist()
+    [[1.0, 1.0], [0.0, 0.0], [1.0, 1.0]]
     """
+    if sparse:
+        raise NotImplementedError(f"embedding: {_SPARSE_MSG}")
     if not isinstance(input, Tensor):
         input = _ef.tensor(input)
     if input._data.dtype.kind not in "iu":
@@ -803,22 +953,36 @@ def embedding(
         raise IndexError(
             f"embedding: index out of range: indices must be in [0, {n}), got [{int(input._data.min())}, {int(input._data.max())}]"
         )
-    if max_norm is not None:
-        from ..autograd import no_grad
-
-        with no_grad():
-            rows = _np.unique(_np.asarray(input._data if not hasattr(input._data, "get") else input._data.get()))
-            r = _const(rows, weight)
-            sel = _ef.index_select(weight, 0, r)
-            norms = _ef.norm(sel, norm_type, 1, keepdim=True)
-            scale = _ef.where(norms > max_norm, max_norm / (norms + 1e-7), _ef.ones_like(norms))
-            weight._data[r._data] = (sel * scale)._data
-    out = _vw.Index((input._data,))(weight)
     if padding_idx is not None:
+        if not -n <= padding_idx < n:
+            raise AssertionError(f"Padding_idx must be within num_embeddings ({n}), got {padding_idx}")
         if padding_idx < 0:
             padding_idx += n
-        pad = _const((input._data == padding_idx)[..., None], weight)
-        out = _ef.where(pad, out.detach(), out)
+    if max_norm is not None:
+        _embedding_renorm_(weight, input, max_norm, norm_type)
+    out = _vw.Index((input._data,))(weight)
+    if scale_grad_by_freq and weight.requires_grad and _grad_enabled():
+        # Divide the gradient, not the value, by the counts, by composition (no derivative code outside
+        # ops/): with r = out.detach(), ``r - (r - out) / count`` equals ``out`` exactly (r - out is +0,
+        # and r - 0 keeps even a -0.0), while its derivative with respect to out is 1/count (detach blocks
+        # the rest), so the Gather's adjoint scatter-adds g / count into each row: PyTorch's
+        # scale_grad_by_freq; higher-order gradients follow from the same graph. inf - inf would be nan,
+        # so non-finite entries (if any) keep their value and get no gradient. Done only when a reverse-mode
+        # gradient can flow: PyTorch does not scale forward-mode tangents, nor does a pure forward-mode call
+        # here (a tensor that both requires grad and carries a tangent gets its tangent scaled too).
+        xp = weight._device.xp
+        idx = input._data
+        counts = _const(xp.bincount(idx.ravel(), minlength=n)[idx][..., None].astype(out._data.dtype), weight)
+        r = out.detach()
+        finite = xp.isfinite(r._data)
+        if bool(finite.all()):
+            out = r - (r - out) / counts
+        else:
+            fin = _const(finite, weight)
+            out = r - (_ef.where(fin, r, 0.0) - _ef.where(fin, out, 0.0)) / counts
+    if padding_idx is not None:
+        is_pad = _const((input._data == padding_idx)[..., None], weight)
+        out = _ef.where(is_pad, out.detach(), out)
     return out
 
 
@@ -1027,15 +1191,24 @@ def multi_head_attention_forward(
     add_zero_attn: bool, dropout_p: float, out_proj_weight: Tensor, out_proj_bias: Tensor | None,
     training: bool = True, key_padding_mask: Tensor | None = None, need_weights: bool = True,
     attn_mask: Tensor | None = None, use_separate_proj_weight: bool = False, q_proj_weight: Tensor | None = None,
-    k_proj_weight: Tensor | None = None, v_proj_weight: Tensor | None = None, static_k=None, static_v=None,
-    average_attn_weights: bool = True, is_causal: bool = False,
+    k_proj_weight: Tensor | None = None, v_proj_weight: Tensor | None = None, static_k: Tensor | None = None,
+    static_v: Tensor | None = None, average_attn_weights: bool = True, is_causal: bool = False,
 ) -> tuple[Tensor, Tensor | None]:  # fmt: skip
     """PyTorch's multi-head attention on sequence-first inputs ``(L, N, E)`` (or unbatched ``(L, E)``).
 
     The head split is folded into the equations: scores ``einsum('lnhd,snhd->nhls')``, output
     ``einsum('nhls,snhd->lnhd')``; projections are ``einsum('lne,fe->lnf')``. Masks: ``attn_mask``
-    boolean True = *not* allowed (or float, added), ``key_padding_mask`` (N, S) True = ignore.
-    Returns ``(output, weights)``; weights are averaged over heads when ``average_attn_weights``.
+    (L, S) or (N·num_heads, L, S), boolean True = *not* allowed (or float, added); ``key_padding_mask``
+    (N, S), True = ignore. Returns ``(output, weights)``: the attention probabilities (after dropout,
+    as PyTorch), averaged over heads when ``average_attn_weights``; ``None`` unless ``need_weights``.
+
+    - ``use_separate_proj_weight=True``: project with ``q_proj_weight`` (E, E), ``k_proj_weight``
+      (E, kdim) and ``v_proj_weight`` (E, vdim) instead of the packed ``in_proj_weight`` (3E, E), so
+      ``key``/``value`` may have feature sizes kdim/vdim (``in_proj_bias`` stays one (3E,) vector).
+    - ``bias_k``/``bias_v`` (1, 1, E): appended to the projected key/value sequence (S -> S+1).
+    - ``add_zero_attn``: a zero key and value appended after the projections (and biases).
+    Both pad ``attn_mask`` and ``key_padding_mask`` with one "may attend" column per appended key.
+    ``static_k``/``static_v`` are not supported (``NotImplementedError``).
 
     >>> import einframe as ef, einframe.nn.functional as F
     >>> x = ef.randn(3, 2, 4)
@@ -1043,9 +1216,25 @@ def multi_head_attention_forward(
     ...                                          False, 0.0, ef.randn(4, 4), ef.zeros(4))
     >>> out.shape, w.shape
     (einframe.Size([3, 2, 4]), einframe.Size([2, 3, 3]))
+
+    Keys and values of other sizes (kdim=5, vdim=6), a learnt bias key/value and a zero key/value,
+    so 3 + 1 + 1 keys:
+
+    >>> kv = ef.randn(3, 2, 5), ef.randn(3, 2, 6)
+    >>> out, w = F.multi_head_attention_forward(
+    ...     x, *kv, 4, 2, None, ef.zeros(12), ef.randn(1, 1, 4), ef.randn(1, 1, 4), True, 0.0,
+    ...     ef.randn(4, 4), None, use_separate_proj_weight=True, q_proj_weight=ef.randn(4, 4),
+    ...     k_proj_weight=ef.randn(4, 5), v_proj_weight=ef.randn(4, 6))
+    >>> out.shape, w.shape
+    (einframe.Size([3, 2, 4]), einframe.Size([2, 3, 5]))
     """
-    if bias_k is not None or bias_v is not None or add_zero_attn or static_k is not None or static_v is not None:
-        raise NotImplementedError("multi_head_attention_forward: bias_k/bias_v/add_zero_attn/static_k/static_v are not supported")
+    if static_k is not None or static_v is not None:
+        raise NotImplementedError("multi_head_attention_forward: static_k/static_v are not supported")
+    if (bias_k is None) != (bias_v is None):
+        raise AssertionError(
+            f"multi_head_attention_forward: bias_k and bias_v must both be given or both be None, got "
+            f"bias_k={'None' if bias_k is None else 'a tensor'} and bias_v={'None' if bias_v is None else 'a tensor'}"
+        )
     batched = query.dim() == 3
     if not batched:
         query, key, value = query.unsqueeze(1), key.unsqueeze(1), value.unsqueeze(1)
@@ -1062,8 +1251,24 @@ def multi_head_attention_forward(
         raise RuntimeError(f"multi_head_attention_forward: embed_dim {E} not divisible by num_heads {H}")
     D = E // H
     if use_separate_proj_weight:
+        if q_proj_weight is None or k_proj_weight is None or v_proj_weight is None:
+            raise AssertionError(
+                "multi_head_attention_forward: use_separate_proj_weight is True but q_proj_weight, k_proj_weight "
+                "or v_proj_weight is None"
+            )
+        if tuple(key.shape[:2]) != tuple(value.shape[:2]):
+            raise AssertionError(
+                f"multi_head_attention_forward: key's sequence and batch dims {tuple(key.shape[:2])} do not match "
+                f"value's {tuple(value.shape[:2])}"
+            )
         wq, wk, wv = q_proj_weight, k_proj_weight, v_proj_weight
     else:
+        if in_proj_weight is None:
+            raise AssertionError("multi_head_attention_forward: use_separate_proj_weight is False but in_proj_weight is None")
+        if tuple(key.shape) != tuple(value.shape):
+            raise AssertionError(
+                f"multi_head_attention_forward: key shape {tuple(key.shape)} does not match value shape {tuple(value.shape)}"
+            )
         wq, wk, wv = in_proj_weight[:E], in_proj_weight[E : 2 * E], in_proj_weight[2 * E :]
     bq = bk = bv = None
     if in_proj_bias is not None:
@@ -1078,24 +1283,56 @@ def multi_head_attention_forward(
         q, k, v = qkv[..., :E], qkv[..., E : 2 * E], qkv[..., 2 * E :]
     else:
         q, k, v = proj(query, wq, bq), proj(key, wk, bk), proj(value, wv, bv)
-    q = q.reshape(L, N, H, D)
-    k = k.reshape(S, N, H, D)
-    v = v.reshape(S, N, H, D)
-    scores = _contract("lnhd,snhd->nhls", q, k) * (1.0 / _math.sqrt(D))
+
+    # masks become additive float masks first, so an appended key is "may attend" by padding with 0
     if is_causal and attn_mask is None:
         xp = query._device.xp
         attn_mask = Tensor._wrap(~xp.tril(xp.ones((L, S), dtype=bool)), query._device)
     if attn_mask is not None:
-        m = _float_mask(attn_mask, scores, true_means_keep=False)
-        if m.dim() == 3:
-            m = m.reshape(N, H, L, S)
-        scores = scores + m
+        if attn_mask.dim() not in (2, 3):
+            raise RuntimeError(f"multi_head_attention_forward: attn_mask's dimension {attn_mask.dim()} is not supported")
+        want = (L, S) if attn_mask.dim() == 2 else (N * H, L, S)
+        if tuple(attn_mask.shape) != want:
+            raise RuntimeError(
+                f"multi_head_attention_forward: the shape of the {attn_mask.dim()}D attn_mask is "
+                f"{tuple(attn_mask.shape)}, but should be {want}"
+            )
+        attn_mask = _float_mask(attn_mask, q, true_means_keep=False)
     if key_padding_mask is not None:
-        kpm = _float_mask(key_padding_mask, scores, true_means_keep=False)
-        scores = scores + kpm.reshape(N, 1, 1, S)
+        if tuple(key_padding_mask.shape) != (N, S):
+            raise AssertionError(
+                f"multi_head_attention_forward: expecting key_padding_mask shape of {(N, S)}, "
+                f"but got {tuple(key_padding_mask.shape)}"
+            )
+        key_padding_mask = _float_mask(key_padding_mask, q, true_means_keep=False)
+
+    def one_more_key(k, v, k_extra, v_extra):
+        nonlocal attn_mask, key_padding_mask
+        k, v = _ef.cat([k, k_extra], 0), _ef.cat([v, v_extra], 0)
+        if attn_mask is not None:
+            attn_mask = pad(attn_mask, (0, 1))
+        if key_padding_mask is not None:
+            key_padding_mask = pad(key_padding_mask, (0, 1))
+        return k, v
+
+    if bias_k is not None:  # one learnt key/value, the same for every batch entry
+        k, v = one_more_key(k, v, bias_k.expand(1, N, E), bias_v.expand(1, N, E))
+    if add_zero_attn:  # one zero key/value (after the biases, as PyTorch)
+        z = _const(query._device.xp.zeros((1, N, E), dtype=q._data.dtype), q)
+        k, v = one_more_key(k, v, z, z)
+    S = k.shape[0]
+    q = q.reshape(L, N, H, D)
+    k = k.reshape(S, N, H, D)
+    v = v.reshape(S, N, H, D)
+    scores = _contract("lnhd,snhd->nhls", q, k) * (1.0 / _math.sqrt(D))
+    if attn_mask is not None:
+        scores = scores + (attn_mask.reshape(N, H, L, S) if attn_mask.dim() == 3 else attn_mask)
+    if key_padding_mask is not None:
+        scores = scores + key_padding_mask.reshape(N, 1, 1, S)
     p = _ef.softmax(scores, -1)
-    pd = dropout(p, dropout_p, True) if (training and dropout_p > 0) else p
-    out = _contract("nhls,snhd->lnhd", pd, v).reshape(L, N, E)
+    if training and dropout_p > 0:
+        p = dropout(p, dropout_p, True)
+    out = _contract("nhls,snhd->lnhd", p, v).reshape(L, N, E)
     out = _contract("lne,fe->lnf", out, out_proj_weight)
     if out_proj_bias is not None:
         out = out + out_proj_bias
@@ -1513,8 +1750,9 @@ def kl_div(
 
 
 __all__ += [  # noqa: PLE0605 - the layer catalogue (issue 5), appended to the core functions above
-    "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "max_pool1d", "max_pool2d", "avg_pool1d",
-    "avg_pool2d", "adaptive_avg_pool2d", "adaptive_max_pool2d", "batch_norm", "layer_norm", "group_norm", "normalize",
+    "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "max_pool1d", "max_pool2d",
+    "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d", "adaptive_avg_pool2d", "adaptive_avg_pool3d", "adaptive_max_pool2d",
+    "adaptive_max_pool3d", "batch_norm", "layer_norm", "group_norm", "normalize",
     "dropout", "dropout2d", "embedding", "one_hot", "leaky_relu", "elu", "gelu", "silu", "logsigmoid", "softplus",
     "hardtanh", "relu6", "softmax", "log_softmax", "sigmoid", "tanh", "bilinear", "scaled_dot_product_attention",
     "multi_head_attention_forward", "pad", "interpolate", "unfold", "fold", "l1_loss", "smooth_l1_loss", "huber_loss",

@@ -22,17 +22,29 @@ __all__ = [
 from .activation import ELU, GELU, Hardtanh, LeakyReLU, LogSoftmax, Sigmoid, SiLU, Softmax, Softplus, Tanh  # noqa: E402
 from .attention import MultiheadAttention, TransformerEncoderLayer  # noqa: E402
 from .bilinear import Bilinear  # noqa: E402
-from .conv import Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d, LazyConv2d  # noqa: E402
+from .conv import Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d, LazyConv2d  # noqa: E402
 from .dropout import Dropout, Dropout2d  # noqa: E402
 from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, L1Loss, NLLLoss, SmoothL1Loss  # noqa: E402
 from .normalization import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm  # noqa: E402
-from .pooling import AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d  # noqa: E402
+from .pooling import (  # noqa: E402
+    AdaptiveAvgPool2d,
+    AdaptiveAvgPool3d,
+    AdaptiveMaxPool2d,
+    AdaptiveMaxPool3d,
+    AvgPool1d,
+    AvgPool2d,
+    AvgPool3d,
+    MaxPool1d,
+    MaxPool2d,
+    MaxPool3d,
+)
 from .sparse import Embedding  # noqa: E402
 
 __all__ += [
     "LeakyReLU", "ELU", "GELU", "SiLU", "Sigmoid", "Tanh", "Softplus", "Hardtanh", "Softmax", "LogSoftmax",
     "MultiheadAttention", "TransformerEncoderLayer", "Bilinear", "Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d",
-    "ConvTranspose2d", "LazyConv2d", "Dropout", "Dropout2d", "L1Loss", "SmoothL1Loss", "HuberLoss", "NLLLoss",
+    "ConvTranspose2d", "ConvTranspose3d", "LazyConv2d", "Dropout", "Dropout2d", "L1Loss", "SmoothL1Loss", "HuberLoss", "NLLLoss",
     "CrossEntropyLoss", "BCELoss", "BCEWithLogitsLoss", "KLDivLoss", "BatchNorm1d", "BatchNorm2d", "LayerNorm",
     "GroupNorm", "MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "Embedding",
+    "MaxPool3d", "AvgPool3d", "AdaptiveAvgPool3d", "AdaptiveMaxPool3d",
 ]  # fmt: skip

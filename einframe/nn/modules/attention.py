@@ -35,11 +35,37 @@ class NonDynamicallyQuantizableLinear(Linear):
 
 
 class MultiheadAttention(Module):
-    """Multi-head attention with packed ``in_proj_weight`` (3E, E), ``in_proj_bias`` (3E,) and ``out_proj`` (Linear E->E).
+    """Multi-head attention (PyTorch's ``nn.MultiheadAttention``: parameter names, layouts, init).
+
+    Parameters, in PyTorch's registration (and ``state_dict``) order:
+
+    - ``in_proj_weight`` (3E, E), packed query/key/value projection, when ``kdim == vdim == E``
+      (``_qkv_same_embed_dim``); otherwise ``in_proj_weight`` is None and there are three:
+      ``q_proj_weight`` (E, E), ``k_proj_weight`` (E, kdim), ``v_proj_weight`` (E, vdim);
+    - ``in_proj_bias`` (3E,) when ``bias`` (one vector either way);
+    - ``bias_k``, ``bias_v`` (1, 1, E) when ``add_bias_kv``: a learnt key/value appended to the
+      projected key/value sequence;
+    - ``out_proj`` (Linear E->E).
+
+    ``add_zero_attn`` appends a zero key/value after the projections. Either addition pads
+    ``attn_mask`` and ``key_padding_mask`` with a "may attend" column. Initialisation as PyTorch:
+    ``xavier_uniform_`` for the projection weights, ``xavier_normal_`` for ``bias_k``/``bias_v``,
+    zeros for ``in_proj_bias`` and ``out_proj.bias``.
 
     ``forward(query, key, value, key_padding_mask=None, need_weights=True, attn_mask=None,
     average_attn_weights=True, is_causal=False)`` returns ``(output, weights or None)``. Inputs are
-    (L, N, E), or (N, L, E) with ``batch_first=True``, or unbatched (L, E).
+    (L, N, E) / (S, N, kdim) / (S, N, vdim), or batch first with ``batch_first=True``, or unbatched
+    (L, E) / (S, kdim) / (S, vdim).
+
+    >>> import einframe as ef
+    >>> from einframe import nn
+    >>> mha = nn.MultiheadAttention(8, 2, kdim=3, vdim=5, add_bias_kv=True, add_zero_attn=True, batch_first=True)
+    >>> [(name, tuple(p.shape)) for name, p in mha.named_parameters()]
+    [('q_proj_weight', (8, 8)), ('k_proj_weight', (8, 3)), ('v_proj_weight', (8, 5)), ('in_proj_bias', (24,)),
+     ('bias_k', (1, 1, 8)), ('bias_v', (1, 1, 8)), ('out_proj.weight', (8, 8)), ('out_proj.bias', (8,))]
+    >>> out, w = mha(ef.randn(2, 4, 8), ef.randn(2, 6, 3), ef.randn(2, 6, 5))
+    >>> out.shape, w.shape  # 6 keys + bias_k + the zero key
+    (einframe.Size([2, 4, 8]), einframe.Size([2, 4, 8]))
     """
 
     __constants__ = ["batch_first"]
@@ -56,42 +82,81 @@ class MultiheadAttention(Module):
             )
         if embed_dim % num_heads:
             raise AssertionError(f"embed_dim ({embed_dim}) must be divisible by num_heads ({num_heads})")
-        if add_bias_kv or add_zero_attn or (kdim not in (None, embed_dim)) or (vdim not in (None, embed_dim)):
-            raise NotImplementedError(
-                "MultiheadAttention: add_bias_kv, add_zero_attn and kdim/vdim != embed_dim are not supported"
-            )
-        self.embed_dim, self.num_heads, self.dropout, self.batch_first = embed_dim, num_heads, dropout, batch_first
-        self.kdim = self.vdim = embed_dim
-        self._qkv_same_embed_dim = True
+        self.embed_dim = embed_dim
+        self.kdim = kdim if kdim is not None else embed_dim
+        self.vdim = vdim if vdim is not None else embed_dim
+        self._qkv_same_embed_dim = self.kdim == embed_dim and self.vdim == embed_dim
+        self.num_heads, self.dropout, self.batch_first = num_heads, dropout, batch_first
         self.head_dim = embed_dim // num_heads
         dev = get_device(device)
         dt = to_numpy_dtype(dtype or get_default_dtype())
-        self.in_proj_weight = Parameter(Tensor._wrap(dev.xp.empty((3 * embed_dim, embed_dim), dtype=dt), dev))
-        self.register_parameter("q_proj_weight", None)
-        self.register_parameter("k_proj_weight", None)
-        self.register_parameter("v_proj_weight", None)
+
+        def empty(*shape: int) -> Parameter:
+            return Parameter(Tensor._wrap(dev.xp.empty(shape, dtype=dt), dev))
+
+        if self._qkv_same_embed_dim:
+            self.in_proj_weight = empty(3 * embed_dim, embed_dim)
+            self.register_parameter("q_proj_weight", None)
+            self.register_parameter("k_proj_weight", None)
+            self.register_parameter("v_proj_weight", None)
+        else:
+            self.q_proj_weight = empty(embed_dim, embed_dim)
+            self.k_proj_weight = empty(embed_dim, self.kdim)
+            self.v_proj_weight = empty(embed_dim, self.vdim)
+            self.register_parameter("in_proj_weight", None)
         if bias:
-            self.in_proj_bias = Parameter(Tensor._wrap(dev.xp.empty((3 * embed_dim,), dtype=dt), dev))
+            self.in_proj_bias = empty(3 * embed_dim)
         else:
             self.register_parameter("in_proj_bias", None)
         self.out_proj = NonDynamicallyQuantizableLinear(embed_dim, embed_dim, bias=bias, device=device, dtype=dtype)
-        self.bias_k = self.bias_v = None
-        self.add_zero_attn = False
+        if add_bias_kv:
+            self.bias_k = empty(1, 1, embed_dim)
+            self.bias_v = empty(1, 1, embed_dim)
+        else:
+            self.bias_k = self.bias_v = None
+        self.add_zero_attn = add_zero_attn
         self._reset_parameters()
 
     def _reset_parameters(self) -> None:
-        """PyTorch's: ``xavier_uniform_(in_proj_weight)``, zero biases; out_proj.weight keeps Linear's default."""
+        """PyTorch's: ``xavier_uniform_`` the projection weights, zero biases, ``xavier_normal_`` bias_k/bias_v.
+
+        ``out_proj.weight`` keeps Linear's default.
+        """
         from .. import init
 
-        init.xavier_uniform_(self.in_proj_weight)
+        if self._qkv_same_embed_dim:
+            init.xavier_uniform_(self.in_proj_weight)
+        else:
+            init.xavier_uniform_(self.q_proj_weight)
+            init.xavier_uniform_(self.k_proj_weight)
+            init.xavier_uniform_(self.v_proj_weight)
         if self.in_proj_bias is not None:
             init.constant_(self.in_proj_bias, 0.0)
             init.constant_(self.out_proj.bias, 0.0)
+        if self.bias_k is not None:
+            init.xavier_normal_(self.bias_k)
+        if self.bias_v is not None:
+            init.xavier_normal_(self.bias_v)
 
     def forward(
         self, query: Tensor, key: Tensor, value: Tensor, key_padding_mask: Tensor | None = None, need_weights: bool = True,
         attn_mask: Tensor | None = None, average_attn_weights: bool = True, is_causal: bool = False,
     ) -> tuple[Tensor, Tensor | None]:  # fmt: skip
+        """Attend from ``query`` to ``key``/``value``; returns ``(output, weights)`` (weights None unless ``need_weights``).
+
+        ``key_padding_mask`` (N, S): True (or -inf) = ignore that key; ``attn_mask`` (L, S) or
+        (N·num_heads, L, S): True (or -inf) = may not attend; weights are averaged over heads when
+        ``average_attn_weights`` ((N, L, S'), else (N, num_heads, L, S')), with S' = S plus one per
+        ``add_bias_kv`` / ``add_zero_attn`` key.
+
+        >>> import einframe as ef
+        >>> from einframe import nn
+        >>> mha = nn.MultiheadAttention(4, 2, add_zero_attn=True)
+        >>> x = ef.randn(3, 1, 4)
+        >>> out, w = mha(x, x, x, key_padding_mask=ef.tensor([[False, False, True]]))
+        >>> out.shape, w.shape, w[0, :, 2].tolist()
+        (einframe.Size([3, 1, 4]), einframe.Size([1, 3, 4]), [0.0, 0.0, 0.0])
+        """
         batched = query.dim() == 3
         if self.batch_first and batched:
             if key is value:
@@ -102,11 +167,13 @@ class MultiheadAttention(Module):
                     value = key
             else:
                 query, key, value = (x.transpose(0, 1) for x in (query, key, value))
+        separate = not self._qkv_same_embed_dim
         out, weights = F.multi_head_attention_forward(
-            query, key, value, self.embed_dim, self.num_heads, self.in_proj_weight, self.in_proj_bias, None, None,
-            False, self.dropout, self.out_proj.weight, self.out_proj.bias, training=self.training,
-            key_padding_mask=key_padding_mask, need_weights=need_weights, attn_mask=attn_mask,
-            average_attn_weights=average_attn_weights, is_causal=is_causal,
+            query, key, value, self.embed_dim, self.num_heads, self.in_proj_weight, self.in_proj_bias, self.bias_k,
+            self.bias_v, self.add_zero_attn, self.dropout, self.out_proj.weight, self.out_proj.bias,
+            training=self.training, key_padding_mask=key_padding_mask, need_weights=need_weights, attn_mask=attn_mask,
+            use_separate_proj_weight=separate, q_proj_weight=self.q_proj_weight, k_proj_weight=self.k_proj_weight,
+            v_proj_weight=self.v_proj_weight, average_attn_weights=average_attn_weights, is_causal=is_causal,
         )  # fmt: skip
         if self.batch_first and batched:
             out = out.transpose(0, 1)

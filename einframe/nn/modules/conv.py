@@ -1,4 +1,4 @@
-"""Convolution layers: ``Conv1d/2d/3d``, ``ConvTranspose1d/2d``, ``LazyConv2d``.
+"""Convolution layers: ``Conv1d/2d/3d``, ``ConvTranspose1d/2d/3d``, ``LazyConv2d``.
 
 Each is a sliding-window view plus ONE contraction (``'cklo,chwklb->ohwb'`` for Conv2d); the
 transposed convolutions are a contraction plus the window's adjoint, ``Fold`` (overlap-add).
@@ -26,7 +26,7 @@ from ..parameter import Parameter, UninitializedParameter
 from .lazy import LazyModuleMixin
 from .module import Module
 
-__all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "LazyConv2d"]
+__all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d", "LazyConv2d"]
 
 
 def _ntuple(v, n: int) -> tuple[int, ...]:
@@ -307,7 +307,7 @@ class _ConvTransposeNd(_ConvNd):
         return tuple(out)
 
     def forward(self, input: Tensor, output_size=None) -> Tensor:
-        fn = F.conv_transpose1d if self._n == 1 else F.conv_transpose2d
+        fn = {1: F.conv_transpose1d, 2: F.conv_transpose2d, 3: F.conv_transpose3d}[self._n]
         op = self._output_padding(input, output_size)
         return fn(input, self.weight, self.bias, self.stride, self.padding, op, self.groups, self.dilation)
 
@@ -335,6 +335,24 @@ class ConvTranspose2d(_ConvTransposeNd):
     """
 
     _n = 2
+
+
+class ConvTranspose3d(_ConvTransposeNd):
+    """Transposed 3-D convolution: ``einsum('bcxyz,cojkl->boxyzjkl')`` + ``Fold`` (overlap-add) + crop.
+
+    ``weight`` is (in_channels, out_channels/groups, kD, kH, kW); ``forward(input, output_size=None)``
+    picks the ``output_padding`` that reaches ``output_size`` (as PyTorch).
+
+    >>> import einframe as ef
+    >>> from einframe import nn
+    >>> m = nn.ConvTranspose3d(4, 2, 3, stride=2, padding=1)
+    >>> m.weight.shape
+    einframe.Size([4, 2, 3, 3, 3])
+    >>> m(ef.randn(1, 4, 2, 3, 3), output_size=(4, 5, 6)).shape
+    einframe.Size([1, 2, 4, 5, 6])
+    """
+
+    _n = 3
 
 
 class LazyConv2d(LazyModuleMixin, Conv2d):

@@ -1,6 +1,6 @@
-"""Pooling layers: ``MaxPool1d/2d`` (first maximum of each window, gathered), ``AvgPool1d/2d`` (Window +
-``einsum('bchwkl,hw->bchw', windows, 1/count)``), ``AdaptiveAvgPool2d`` (``einsum('bchw,ih,jw->bcij')``),
-``AdaptiveMaxPool2d``.
+"""Pooling layers: ``MaxPool1d/2d/3d`` (first maximum of each window, gathered), ``AvgPool1d/2d/3d`` (Window +
+``einsum('bchwkl,hw->bchw', windows, 1/count)``), ``AdaptiveAvgPool2d/3d`` (``einsum('bchw,ih,jw->bcij')``),
+``AdaptiveMaxPool2d/3d``.
 
 >>> import einframe as ef
 >>> from einframe import nn
@@ -14,7 +14,10 @@ from ...tensor import Tensor
 from .. import functional as F
 from .module import Module
 
-__all__ = ["MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool2d", "AdaptiveMaxPool2d"]
+__all__ = [
+    "MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d", "AvgPool3d",
+    "AdaptiveAvgPool2d", "AdaptiveAvgPool3d", "AdaptiveMaxPool2d", "AdaptiveMaxPool3d",
+]  # fmt: skip
 
 
 class _MaxPoolNd(Module):
@@ -66,6 +69,25 @@ class MaxPool2d(_MaxPoolNd):
         )
 
 
+class MaxPool3d(_MaxPoolNd):
+    """3-D max pooling over (N, C, D, H, W); ties go to the first maximum (as PyTorch).
+
+    >>> import einframe as ef
+    >>> from einframe import nn
+    >>> m = nn.MaxPool3d(2, stride=1, padding=1, return_indices=True)
+    >>> m
+    MaxPool3d(kernel_size=2, stride=1, padding=1, dilation=1, ceil_mode=False)
+    >>> y, idx = m(ef.randn(1, 2, 3, 3, 3))
+    >>> y.shape, idx.shape
+    (einframe.Size([1, 2, 4, 4, 4]), einframe.Size([1, 2, 4, 4, 4]))
+    """
+
+    def forward(self, input: Tensor):
+        return F.max_pool3d(
+            input, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode, self.return_indices
+        )
+
+
 class AvgPool1d(Module):
     """1-D average pooling.
 
@@ -92,14 +114,7 @@ class AvgPool1d(Module):
         return F.avg_pool1d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad)
 
 
-class AvgPool2d(Module):
-    """2-D average pooling (``count_include_pad``, ``ceil_mode``, ``divisor_override``).
-
-    >>> from einframe import nn
-    >>> nn.AvgPool2d(2)
-    AvgPool2d(kernel_size=2, stride=2, padding=0)
-    """
-
+class _AvgPoolNd(Module):
     __constants__ = ["kernel_size", "stride", "padding", "ceil_mode", "count_include_pad", "divisor_override"]
 
     def __init__(
@@ -117,20 +132,38 @@ class AvgPool2d(Module):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.avg_pool2d(
+        return type(self)._fn(
             input, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad, self.divisor_override
         )
 
 
-class AdaptiveAvgPool2d(Module):
-    """Average over PyTorch's adaptive bins: one contraction with two averaging matrices.
+class AvgPool2d(_AvgPoolNd):
+    """2-D average pooling (``count_include_pad``, ``ceil_mode``, ``divisor_override``).
+
+    >>> from einframe import nn
+    >>> nn.AvgPool2d(2)
+    AvgPool2d(kernel_size=2, stride=2, padding=0)
+    """
+
+    _fn = staticmethod(F.avg_pool2d)
+
+
+class AvgPool3d(_AvgPoolNd):
+    """3-D average pooling (``count_include_pad``, ``ceil_mode``, ``divisor_override``).
 
     >>> import einframe as ef
     >>> from einframe import nn
-    >>> nn.AdaptiveAvgPool2d((1, 1))(ef.randn(2, 3, 5, 7)).shape
-    einframe.Size([2, 3, 1, 1])
+    >>> m = nn.AvgPool3d((2, 2, 1))
+    >>> m
+    AvgPool3d(kernel_size=(2, 2, 1), stride=(2, 2, 1), padding=0)
+    >>> m(ef.ones(1, 3, 4, 4, 4)).shape
+    einframe.Size([1, 3, 2, 2, 4])
     """
 
+    _fn = staticmethod(F.avg_pool3d)
+
+
+class _AdaptivePoolNd(Module):
     __constants__ = ["output_size"]
 
     def __init__(self, output_size) -> None:
@@ -141,10 +174,33 @@ class AdaptiveAvgPool2d(Module):
         return f"output_size={self.output_size}"
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.adaptive_avg_pool2d(input, self.output_size)
+        return type(self)._fn(input, self.output_size)
 
 
-class AdaptiveMaxPool2d(Module):
+class _AdaptiveMaxPoolNd(_AdaptivePoolNd):
+    __constants__ = ["output_size", "return_indices"]
+
+    def __init__(self, output_size, return_indices: bool = False) -> None:
+        super().__init__(output_size)
+        self.return_indices = return_indices
+
+    def forward(self, input: Tensor):
+        return type(self)._fn(input, self.output_size, self.return_indices)
+
+
+class AdaptiveAvgPool2d(_AdaptivePoolNd):
+    """Average over PyTorch's adaptive bins: one contraction with two averaging matrices.
+
+    >>> import einframe as ef
+    >>> from einframe import nn
+    >>> nn.AdaptiveAvgPool2d((1, 1))(ef.randn(2, 3, 5, 7)).shape
+    einframe.Size([2, 3, 1, 1])
+    """
+
+    _fn = staticmethod(F.adaptive_avg_pool2d)
+
+
+class AdaptiveMaxPool2d(_AdaptiveMaxPoolNd):
     """Max over PyTorch's adaptive bins (first maximum).
 
     >>> from einframe import nn
@@ -152,15 +208,34 @@ class AdaptiveMaxPool2d(Module):
     AdaptiveMaxPool2d(output_size=2)
     """
 
-    __constants__ = ["output_size", "return_indices"]
+    _fn = staticmethod(F.adaptive_max_pool2d)
 
-    def __init__(self, output_size, return_indices: bool = False) -> None:
-        super().__init__()
-        self.output_size = output_size
-        self.return_indices = return_indices
 
-    def extra_repr(self) -> str:
-        return f"output_size={self.output_size}"
+class AdaptiveAvgPool3d(_AdaptivePoolNd):
+    """Average over PyTorch's adaptive 3-D bins: one contraction with three averaging matrices.
 
-    def forward(self, input: Tensor):
-        return F.adaptive_max_pool2d(input, self.output_size, self.return_indices)
+    >>> import einframe as ef
+    >>> from einframe import nn
+    >>> m = nn.AdaptiveAvgPool3d((1, None, 2))
+    >>> m
+    AdaptiveAvgPool3d(output_size=(1, None, 2))
+    >>> m(ef.randn(2, 3, 5, 6, 7)).shape
+    einframe.Size([2, 3, 1, 6, 2])
+    """
+
+    _fn = staticmethod(F.adaptive_avg_pool3d)
+
+
+class AdaptiveMaxPool3d(_AdaptiveMaxPoolNd):
+    """Max over PyTorch's adaptive 3-D bins (first maximum).
+
+    >>> import einframe as ef
+    >>> from einframe import nn
+    >>> m = nn.AdaptiveMaxPool3d(2)
+    >>> m
+    AdaptiveMaxPool3d(output_size=2)
+    >>> m(ef.randn(1, 3, 5, 4, 3)).shape
+    einframe.Size([1, 3, 2, 2, 2])
+    """
+
+    _fn = staticmethod(F.adaptive_max_pool3d)

@@ -27,7 +27,20 @@ __all__ = ["Embedding"]
 class Embedding(Module):
     """``weight[input]`` with ``weight`` of shape (num_embeddings, embedding_dim), initialised N(0, 1).
 
-    The ``padding_idx`` row starts at zero and receives no gradient.
+    - ``padding_idx``: that row starts at zero and receives no gradient.
+    - ``max_norm``: each forward first rescales, in place, the looked-up rows whose ``norm_type``-norm
+      exceeds ``max_norm`` to norm ``max_norm`` (see ``F.embedding``).
+    - ``scale_grad_by_freq``: each row's gradient is divided by how often its index occurs in the batch.
+    - ``sparse``: einframe has no sparse gradients; ``sparse=True`` raises ``NotImplementedError``
+      (use ``sparse=False``: the same gradient values, as a dense tensor).
+
+    >>> import einframe as ef
+    >>> from einframe import nn
+    >>> emb = nn.Embedding(4, 3, max_norm=1.0, scale_grad_by_freq=True)
+    >>> emb
+    Embedding(4, 3, max_norm=1.0, scale_grad_by_freq=True)
+    >>> emb(ef.tensor([1, 1, 3])).norm(dim=1).max().item() <= 1.0
+    True
     """
 
     __constants__ = ["num_embeddings", "embedding_dim", "padding_idx", "max_norm", "norm_type", "scale_grad_by_freq", "sparse"]
@@ -38,6 +51,8 @@ class Embedding(Module):
         _freeze: bool = False, device: Any = None, dtype: Any = None,
     ) -> None:  # fmt: skip
         super().__init__()
+        if sparse:
+            raise NotImplementedError(f"Embedding: {F._SPARSE_MSG}")
         self.num_embeddings = num_embeddings
         self.embedding_dim = embedding_dim
         if padding_idx is not None:
@@ -70,6 +85,13 @@ class Embedding(Module):
                 self.weight[self.padding_idx] = 0.0
 
     def forward(self, input: Tensor) -> Tensor:
+        """The rows of ``weight`` indexed by the integer tensor ``input``: shape ``(*input.shape, embedding_dim)``.
+
+        >>> import einframe as ef
+        >>> from einframe import nn
+        >>> nn.Embedding(5, 2)(ef.tensor([[0, 4, 4]])).shape
+        einframe.Size([1, 3, 2])
+        """
         return F.embedding(
             input, self.weight, self.padding_idx, self.max_norm, self.norm_type, self.scale_grad_by_freq, self.sparse
         )
@@ -93,7 +115,9 @@ class Embedding(Module):
         cls, embeddings: Tensor, freeze: bool = True, padding_idx: int | None = None, max_norm: float | None = None,
         norm_type: float = 2.0, scale_grad_by_freq: bool = False, sparse: bool = False,
     ) -> Embedding:  # fmt: skip
-        """An ``Embedding`` holding ``embeddings`` (frozen by default).
+        """An ``Embedding`` holding ``embeddings`` (2-D, shared, not copied), frozen unless ``freeze=False``.
+
+        The other arguments are ``Embedding``'s; the ``padding_idx`` row is kept as given (not zeroed).
 
         >>> import einframe as ef
         >>> from einframe import nn
