@@ -125,6 +125,19 @@ def to_backend(array, dev: device):
         return cp.asarray(array)
 
 
+def memory_order(a) -> tuple[int, ...]:
+    """The permutation of ``a``'s dims that lists them outermost first in memory (C order: 0, 1, ...)."""
+    if a.flags.c_contiguous:
+        return tuple(range(a.ndim))
+    return tuple(sorted(range(a.ndim), key=lambda i: (-abs(a.strides[i]), i)))
+
+
+def zeros_in_order(xp, shape, dtype, order):
+    """``zeros(shape)`` laid out in memory as ``order`` lists the dims (see ``memory_order``)."""
+    z = xp.zeros(tuple(shape[i] for i in order), dtype=dtype)
+    return z if order == tuple(range(len(order))) else z.transpose(tuple(order.index(i) for i in range(len(order))))
+
+
 def scatter_add(xp, target, key, values) -> None:
     """``target[key] += values`` with repeated indices accumulated (np.add.at / cupyx.scatter_add)."""
     if xp is np:

@@ -120,6 +120,7 @@ from itertools import product as _product  # noqa: E402
 import numpy as _np  # noqa: E402
 
 from .. import _functions as _ef  # noqa: E402
+from ..backend import memory_order as _memory_order  # noqa: E402
 from ..ops import contract as _cm  # noqa: E402
 from ..ops import view as _vw  # noqa: E402
 from ..ops.window import Fold as _Fold  # noqa: E402
@@ -175,13 +176,6 @@ def _pad_spatial(x: Tensor, pads, value: float = 0.0) -> Tensor:
 
 # ------------------------------------------------------------------------------------------------
 # convolution
-
-
-def _memory_order(a) -> tuple[int, ...]:
-    """The permutation of ``a``'s dims that lists them outermost first in memory (C order: 0, 1, ...)."""
-    if a.flags.c_contiguous:
-        return tuple(range(a.ndim))
-    return tuple(sorted(range(a.ndim), key=lambda i: (-abs(a.strides[i]), i)))
 
 
 def _batch_last(x: Tensor, pads) -> Tensor:
@@ -335,13 +329,22 @@ def _conv_transposend(input, weight, bias, stride, padding, output_padding, grou
     full = tuple((a - 1) * ss + dd * (kk - 1) + 1 + o for a, ss, dd, kk, o in zip(S, s, d, k, op))
     sp = "xyz"[:n]
     kl = _KL[n]
-    if groups == 1:
-        patches = _contract(f"bc{sp},co{kl}->bo{sp}{kl}", x, weight)
-    else:
-        g = groups
-        xg = _vw.Reshape((B, g, C // g, *S))(x)
-        wg = _vw.Reshape((g, C // g, og, *k))(weight)
-        patches = _vw.Reshape((B, g * og, *S, *k))(_contract(f"bgc{sp},gco{kl}->bgo{sp}{kl}", xg, wg))
+    # batch-innermost, as the convolutions: the patches come out in (o, k, l, x, y, b) memory, so
+    # Fold's overlap-adds (and, backward, the im2col of the output gradient) move runs of b floats
+    # or more, not single elements (a stride-2 window of an (N, C, H, W) row has runs of one)
+    xc = _contract(f"bc{sp}->c{sp}b", _batch_last(x, ((0, 0),) * n))  # C-ordered (c, *S, b)
+    g = groups
+    G = "g" if g > 1 else ""
+    if g > 1:
+        xc = _vw.Reshape((g, C // g, *S, B))(xc)
+        weight = _vw.Reshape((g, C // g, og, *k))(weight)
+    # the kernel enters as its (o, k, l, c) view, so that the kernel gradient's im2col of the output
+    # gradient is copied in (o, k, l, x, y, b) order, whose runs are rows of the batch-innermost memory
+    wk = _contract(f"{G}co{kl}->{G}o{kl}c", weight)
+    patches = _contract(f"{G}o{kl}c,{G}c{sp}b->{G}o{kl}{sp}b", wk, xc)
+    if g > 1:
+        patches = _vw.Reshape((g * og, *k, *S, B))(patches)
+    patches = _contract(f"o{kl}{sp}b->bo{sp}{kl}", patches)  # a view: (B, out, *S, *k)
     y = _Fold(full, k, s, d)(patches)
     if any(p):
         out = tuple(f - 2 * a for f, a in zip(full, p))
@@ -354,7 +357,7 @@ def _conv_transposend(input, weight, bias, stride, padding, output_padding, grou
 
 
 def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups: int = 1, dilation=1) -> Tensor:
-    """Transposed 1-D convolution: ``einsum('bcx,col->boxl')`` (one weighted patch per input position) + ``Fold``.
+    """Transposed 1-D convolution: ``einsum('olc,cxb->olxb')`` (one weighted patch per input position) + ``Fold``.
 
     >>> import einframe as ef, einframe.nn.functional as F
     >>> F.conv_transpose1d(ef.ones(1, 1, 3), ef.ones(1, 1, 2), stride=2).tolist()
@@ -364,7 +367,9 @@ def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_paddi
 
 
 def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups: int = 1, dilation=1) -> Tensor:
-    """Transposed 2-D convolution: ``einsum('bcxy,cokl->boxykl')`` + ``Fold`` (overlap-add) + crop ``padding``.
+    """Transposed 2-D convolution: ``einsum('oklc,cxyb->oklxyb')`` + ``Fold`` (overlap-add) + crop ``padding``.
+
+    The batch label is last, as in ``conv2d``: the output has shape (N, O, H, W) and batch-innermost memory.
 
     >>> import einframe as ef, einframe.nn.functional as F
     >>> F.conv_transpose2d(ef.ones(1, 1, 2, 2), ef.ones(1, 3, 3, 3), stride=2).shape
@@ -376,10 +381,10 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
 def conv_transpose3d(
     input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, output_padding=0, groups: int = 1, dilation=1
 ) -> Tensor:
-    """Transposed 3-D convolution: ``einsum('bcxyz,cojkl->boxyzjkl')`` + ``Fold`` (overlap-add) + crop ``padding``.
+    """Transposed 3-D convolution: ``einsum('ojklc,cxyzb->ojklxyzb')`` + ``Fold`` (overlap-add) + crop ``padding``.
 
     ``weight`` is (in_channels, out_channels/groups, kD, kH, kW), as PyTorch; grouped:
-    ``'bgcxyz,gcojkl->bgoxyzjkl'``. Input (N, C, D, H, W) or (C, D, H, W).
+    ``'gojklc,gcxyzb->gojklxyzb'``. Input (N, C, D, H, W) or (C, D, H, W).
 
     >>> import einframe as ef, einframe.nn.functional as F
     >>> F.conv_transpose3d(ef.ones(1, 2, 2, 2, 2), ef.ones(2, 3, 3, 3, 3), stride=2, output_padding=1).shape

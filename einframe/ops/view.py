@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..backend import scatter_add, to_backend
+from ..backend import memory_order, scatter_add, to_backend, zeros_in_order
 from ..tensor import Tensor
 from .contract import Contract, reduce_canon
 from .core import Node, primitive
@@ -117,7 +117,11 @@ class IndexAdd(Node):
         self.key = key
 
     def forward(self, xp, g):
-        z = xp.zeros(self.shape, dtype=g.dtype)
+        if _is_basic(self.key) and g.ndim == len(self.shape) and all(isinstance(k, slice) for k in self.key):
+            # a crop's gradient keeps the cropped gradient's layout (batch-innermost after a conv)
+            z = zeros_in_order(xp, self.shape, g.dtype, memory_order(g))
+        else:
+            z = xp.zeros(self.shape, dtype=g.dtype)
         if _is_basic(self.key):
             z[self.key] = g
         else:

@@ -313,7 +313,7 @@ class _ConvTransposeNd(_ConvNd):
 
 
 class ConvTranspose1d(_ConvTransposeNd):
-    """Transposed 1-D convolution: ``einsum('bcx,col->boxl')`` + ``Fold``; weight (in, out/groups, k).
+    """Transposed 1-D convolution: ``einsum('olc,cxb->olxb')`` + ``Fold``; weight (in, out/groups, k).
 
     >>> import einframe as ef
     >>> from einframe import nn
@@ -325,7 +325,7 @@ class ConvTranspose1d(_ConvTransposeNd):
 
 
 class ConvTranspose2d(_ConvTransposeNd):
-    """Transposed 2-D convolution: ``einsum('bcxy,cokl->boxykl')`` + ``Fold`` (overlap-add) + crop.
+    """Transposed 2-D convolution: ``einsum('oklc,cxyb->oklxyb')`` + ``Fold`` (overlap-add) + crop.
 
     >>> import einframe as ef
     >>> from einframe import nn
@@ -338,7 +338,7 @@ class ConvTranspose2d(_ConvTransposeNd):
 
 
 class ConvTranspose3d(_ConvTransposeNd):
-    """Transposed 3-D convolution: ``einsum('bcxyz,cojkl->boxyzjkl')`` + ``Fold`` (overlap-add) + crop.
+    """Transposed 3-D convolution: ``einsum('ojklc,cxyzb->ojklxyzb')`` + ``Fold`` (overlap-add) + crop.
 
     ``weight`` is (in_channels, out_channels/groups, kD, kH, kW); ``forward(input, output_size=None)``
     picks the ``output_padding`` that reaches ``output_size`` (as PyTorch).
