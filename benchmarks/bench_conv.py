@@ -184,24 +184,18 @@ def bench_mnist(repeat):
     return times
 
 
-def bench_conv_configs(repeat):
-    configs = [  # (B, C, H, O, k, stride, pad)
-        (64, 1, 28, 10, 5, 1, 0),
-        (64, 10, 12, 20, 5, 1, 0),
-        (32, 16, 32, 32, 3, 1, 1),
-        (32, 32, 32, 64, 3, 2, 1),
-        (8, 64, 56, 64, 1, 1, 0),
-    ]
-    print("Conv2d forward+backward, median ms (einframe / torch):")
-    rng = np.random.default_rng(1)
+def _bench_layer(title, configs, ef_fn, torch_fn, weight_shape, repeat, seed):
+    """Forward+backward of ``fn(x, w, None, stride, pad)`` per (B, C, H, O, k, stride, pad) configuration."""
+    print(f"{title} forward+backward, median ms (einframe / torch):")
+    rng = np.random.default_rng(seed)
     for B, C, H, n_out, k, s, p in configs:
         x = rng.standard_normal((B, C, H, H)).astype(np.float32)
-        w = rng.standard_normal((n_out, C, k, k)).astype(np.float32) * 0.1
+        w = rng.standard_normal(weight_shape(C, n_out, k)).astype(np.float32) * 0.1
         xe, we = ef.tensor(x, requires_grad=True), ef.tensor(w, requires_grad=True)
 
         def run_ef(xe=xe, we=we, s=s, p=p):
             xe.grad = we.grad = None
-            F.conv2d(xe, we, None, s, p).sum().backward()
+            ef_fn(xe, we, None, s, p).sum().backward()
 
         te = timeit(run_ef, repeat)
         line = f"  B{B} C{C}->{n_out} {H}x{H} k{k} s{s} p{p}: einframe {te * 1e3:7.2f}"
@@ -210,11 +204,30 @@ def bench_conv_configs(repeat):
 
             def run_t(xt=xt, wt=wt, s=s, p=p):
                 xt.grad = wt.grad = None
-                torch.nn.functional.conv2d(xt, wt, None, s, p).sum().backward()
+                torch_fn(xt, wt, None, s, p).sum().backward()
 
             tt = timeit(run_t, repeat)
             line += f"  torch {tt * 1e3:7.2f}  ratio {te / tt:.2f}x"
         print(line)
+
+
+def bench_conv_configs(repeat):
+    configs = [  # (B, C, H, O, k, stride, pad)
+        (64, 1, 28, 10, 5, 1, 0),
+        (64, 10, 12, 20, 5, 1, 0),
+        (32, 16, 32, 32, 3, 1, 1),
+        (32, 32, 32, 64, 3, 2, 1),
+        (8, 64, 56, 64, 1, 1, 0),
+    ]
+    t_fn = torch.nn.functional.conv2d if torch is not None else None
+    _bench_layer("Conv2d", configs, F.conv2d, t_fn, lambda c, o, k: (o, c, k, k), repeat, 1)
+
+
+def bench_conv_transpose(repeat):
+    """A DCGAN generator block and a stride-1 decoder layer."""
+    configs = [(32, 64, 16, 32, 4, 2, 1), (64, 16, 14, 8, 5, 1, 2)]  # (B, C, H, O, k, stride, pad)
+    t_fn = torch.nn.functional.conv_transpose2d if torch is not None else None
+    _bench_layer("ConvTranspose2d", configs, F.conv_transpose2d, t_fn, lambda c, o, k: (c, o, k, k), repeat, 2)
 
 
 def main():
@@ -224,6 +237,7 @@ def main():
     repeat = 5 if args.quick else 30
     bench_mnist(repeat)
     bench_conv_configs(max(3, repeat // 3))
+    bench_conv_transpose(max(3, repeat // 3))
 
 
 if __name__ == "__main__":
