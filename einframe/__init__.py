@@ -16,6 +16,7 @@ from . import dtypes as _dtypes
 from ._functions import *  # noqa: F403
 from ._functions import __all__ as _fn_all
 from .backend import cuda, device
+from .backend import tune_malloc as _tune_malloc
 from .dtypes import (
     bool_ as bool,  # noqa: A004 - PyTorch spells it ef.bool
 )
@@ -38,6 +39,8 @@ from .serialization import SerializationError, load, save
 from .tensor import Size, Tensor  # first: it completes the Tensor methods from _functions
 
 half, float, double = float16, float32, float64  # noqa: A001
+
+_tune_malloc()  # large temporaries are reused, not page-faulted in again every step (see its docstring)
 short, int, long = int16, int32, int64  # noqa: A001
 
 from . import autograd, func  # noqa: E402

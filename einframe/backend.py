@@ -5,9 +5,12 @@ Everything above this module talks to arrays through ``device.xp`` so the same c
 
 from __future__ import annotations
 
+import os
+import sys
+
 import numpy as np
 
-__all__ = ["device", "get_device", "cuda", "to_backend"]
+__all__ = ["device", "get_device", "cuda", "to_backend", "tune_malloc"]
 
 _cupy = None
 _cupy_error: Exception | None = None
@@ -123,6 +126,39 @@ def to_backend(array, dev: device):
     cp = dev.xp
     with cp.cuda.Device(dev.index):
         return cp.asarray(array)
+
+
+_MALLOC_ENV = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP_PAD_", "GLIBC_TUNABLES")
+
+
+def tune_malloc() -> bool:
+    """Keep freed array memory in the process instead of returning it to the OS (glibc only).
+
+    A training step allocates and frees the same large temporaries every step. With glibc's
+    defaults, blocks above its mmap threshold, and the free top of the heap above its trim
+    threshold, go back to the OS and are page-faulted in again on the next step, which doubles
+    the time of a strided convolution's backward pass. einframe calls this at import and raises
+    both thresholds (mmap to its 32 MiB maximum, trim to 1 GiB), so the resident size stays at its
+    peak instead. It does nothing when ``EINFRAME_MALLOC_TUNING=0``, when a ``MALLOC_*_`` or
+    ``GLIBC_TUNABLES`` variable already sets these, or on a C library without ``mallopt``.
+    Returns whether the thresholds were set.
+
+    >>> from einframe.backend import tune_malloc
+    >>> isinstance(tune_malloc(), bool)
+    True
+    """
+    if os.environ.get("EINFRAME_MALLOC_TUNING", "1") == "0" or not sys.platform.startswith("linux"):
+        return False
+    if any(k in os.environ for k in _MALLOC_ENV):
+        return False
+    try:
+        import ctypes
+
+        mallopt = ctypes.CDLL("libc.so.6").mallopt
+    except (OSError, AttributeError):  # musl and other C libraries: no mallopt
+        return False
+    m_trim_threshold, m_mmap_threshold = -1, -3
+    return bool(mallopt(m_mmap_threshold, 32 << 20)) and bool(mallopt(m_trim_threshold, 1 << 30))
 
 
 def memory_order(a) -> tuple[int, ...]:

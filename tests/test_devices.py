@@ -4,6 +4,9 @@ tensor/einsum/autograd checks on CUDA when a GPU is present (``@pytest.mark.cuda
 
 from __future__ import annotations
 
+import platform
+import sys
+
 import numpy as np
 import pytest
 
@@ -289,3 +292,17 @@ def test_manual_seed_reproducible_on_device(dev):
     a = A(ef.randn(4, device=dev))
     ef.manual_seed(3)
     np.testing.assert_array_equal(A(ef.randn(4, device=dev)), a)
+
+
+def test_tune_malloc_respects_opt_out_and_user_settings(monkeypatch):
+    from einframe.backend import tune_malloc
+
+    monkeypatch.setenv("EINFRAME_MALLOC_TUNING", "0")
+    assert tune_malloc() is False
+    monkeypatch.delenv("EINFRAME_MALLOC_TUNING")
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "131072")  # the user's own glibc setting wins
+    assert tune_malloc() is False
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_")
+    monkeypatch.delenv("GLIBC_TUNABLES", raising=False)
+    expected = sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"
+    assert tune_malloc() is expected

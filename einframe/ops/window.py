@@ -132,18 +132,40 @@ class Fold(Node):
             xp.lib.stride_tricks.as_strided(out, shape=g.shape, strides=strides)[...] = g
             return out
         # accumulate in the memory order of g's (lead, O) dims, so every strided add walks both
-        # operands in memory order (the derived conv gradient arrives as (b, h, w, c, k, l) memory);
-        # the result is returned as a transposed view
+        # operands in memory order (a conv's input gradient arrives as (c, k, l, h, w, b) memory).
+        # Strided windows are split by phase: position o*s + κ*d = s*(o + q//s) + q%s with q = κ*d,
+        # so each tap adds a contiguous block of o into phase q%s of an accumulator (rows of W*B
+        # floats instead of single elements at stride s), and the phases are interleaved at the end
         nl, nd = len(lead), len(lead) + n
         order = sorted(range(nd), key=lambda i: -abs(g.strides[i]))
+        spatial = [i - nl for i in order if i >= nl]  # spatial dims, in memory order
+        first = min(order.index(nl + i) for i in range(n))  # phase dims go before the outermost spatial dim
+        phased = any(v > 1 for v in self.s)
         full = lead + self.size
-        acc = xp.zeros(tuple(full[i] for i in order), dtype=g.dtype)
+        dims = [full[i] if i < nl else -(-full[i] // self.s[i - nl]) for i in order]  # positions per phase
+        if phased:
+            dims[first:first] = [self.s[i] for i in spatial]
+        acc = xp.zeros(tuple(dims), dtype=g.dtype)
         gv = g.transpose(tuple(order) + tuple(range(nd, nd + n)))
         for kappa in itertools.product(*(range(k) for k in self.k)):
-            sl = (slice(None),) * nl + tuple(
-                slice(c * d, c * d + s * (o - 1) + 1, s) for c, d, s, o in zip(kappa, self.d, self.s, outs)
-            )
-            acc[tuple(sl[i] for i in order)] += gv[(Ellipsis, *kappa)]
+            q = [c * d for c, d in zip(kappa, self.d)]
+            sl = [slice(None)] * nd
+            for i in range(n):
+                sl[order.index(nl + i)] = slice(q[i] // self.s[i], q[i] // self.s[i] + outs[i])
+            if phased:
+                sl[first:first] = [q[i] % self.s[i] for i in spatial]
+            acc[tuple(sl)] += gv[(Ellipsis, *kappa)]
+        if phased:  # interleave the phases: out[..., r::s, ...] = acc[..., r, :count, ...]
+            out = xp.empty(tuple(full[i] for i in order), dtype=g.dtype)
+            for r in itertools.product(*(range(self.s[i]) for i in spatial)):
+                dst = [slice(None)] * nd
+                src = [slice(None)] * nd
+                for j, i in enumerate(spatial):
+                    dst[order.index(nl + i)] = slice(r[j], None, self.s[i])
+                    src[order.index(nl + i)] = slice(0, -(-(self.size[i] - r[j]) // self.s[i]))
+                src[first:first] = list(r)
+                out[tuple(dst)] = acc[tuple(src)]
+            acc = out
         inv = [0] * nd
         for j, i in enumerate(order):
             inv[i] = j
