@@ -1,5 +1,7 @@
 """Window / Fold primitives: values against numpy, first and second order gradients, jvp == vjp adjoint."""
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -74,3 +76,33 @@ def test_errors_are_clear():
         Window((5,), (1,), (1,))(ef.zeros(3))
     with pytest.raises(ValueError, match="overrun"):
         Fold((3,), (2,), (2,), (1,))(ef.zeros(3, 2))
+
+
+def _fold_reference(g, size, k, s, d):
+    n = len(k)
+    lead, outs = g.shape[: g.ndim - 2 * n], g.shape[g.ndim - 2 * n : g.ndim - n]
+    out = np.zeros(lead + tuple(size))
+    for o in itertools.product(*map(range, outs)):
+        for kappa in itertools.product(*map(range, k)):
+            pos = tuple(oo * ss + kk * dd for oo, ss, kk, dd in zip(o, s, kappa, d))
+            out[(Ellipsis, *pos)] += g[(Ellipsis, *o, *kappa)]
+    return out
+
+
+@pytest.mark.parametrize(
+    "size, k, s, d",
+    [((9,), (3,), (2,), (1,)), ((10, 11), (3, 2), (2, 3), (1, 2)), ((7, 8), (3, 3), (1, 1), (1, 1)),
+     ((12, 10), (4, 3), (3, 2), (2, 1)), ((6, 7, 8), (2, 3, 2), (2, 1, 3), (1, 1, 1))],
+)  # fmt: skip
+@pytest.mark.parametrize("batch_innermost", [False, True])
+def test_fold_matches_loops_for_any_stride_and_layout(size, k, s, d, batch_innermost):
+    # overlapping strided windows are accumulated by phase, in the memory order of the input
+    n = len(k)
+    outs = tuple((S - dd * (kk - 1) - 1) // ss + 1 for S, kk, ss, dd in zip(size, k, s, d))
+    g = np.random.default_rng(0).standard_normal((2, 3) + outs + k)
+    if batch_innermost:  # (c, *k, *O, b) memory, as a conv's input gradient arrives
+        nd = 2 + n
+        order = [1, *range(nd, nd + n), *range(2, nd), 0]
+        g = np.ascontiguousarray(g.transpose(order)).transpose(np.argsort(order))
+    got = Fold(size, k, s, d)(ef.tensor(g)).numpy()
+    np.testing.assert_allclose(got, _fold_reference(g, size, k, s, d), rtol=1e-12, atol=1e-12)
