@@ -598,3 +598,22 @@ def test_backward_equations_of_real_ops():
     (eq,) = m.trace().grad_fn.backward_equations
     assert "eye(3)" in eq
     print(y.grad_fn.backward_equations, s.grad_fn.backward_equations, eq)
+
+
+def test_summed_labels_follow_the_first_operands_memory_order():
+    # BatchNorm's statistics on batch-innermost activations: summing (b, l) in memory order (l, b)
+    # makes both operands' (c, K) blocks views instead of copies; the values do not depend on it
+    from einframe.einsum.plan import Plan
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((4, 3, 5))  # (b, c, l)
+    xb = np.ascontiguousarray(x.transpose(1, 2, 0)).transpose(2, 0, 1)  # (c, l, b) memory
+    from einframe.einsum import canon_for
+
+    canon = canon_for("bcl,bcl->c", (x.shape, x.shape))
+    c_order = Plan(canon, (x.shape, x.shape), (x.strides, x.strides)).single
+    b_last = Plan(canon, (x.shape, x.shape), (xb.strides, xb.strides)).single
+    assert c_order.perm_a == (1, 0, 2) and b_last.perm_a == (1, 2, 0)
+    for arr in (x, xb):
+        got = ef.einsum("bcl,bcl->c", ef.tensor(arr), ef.tensor(arr)).numpy()
+        np.testing.assert_allclose(got, np.einsum("bcl,bcl->c", x, x), rtol=1e-12)

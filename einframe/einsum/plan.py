@@ -52,13 +52,17 @@ class _Pair:
 
     __slots__ = ("pa", "pb", "perm_a", "perm_b", "shape_a", "shape_b", "shape_r", "matmul", "labels", "kind", "flops")
 
-    def __init__(self, la, lb, keep: set[int], size: dict[int, int]):
+    def __init__(self, la, lb, keep: set[int], size: dict[int, int], strides_a=None):
         self.pa = _Unary(la, keep | set(lb))
         self.pb = _Unary(lb, keep | set(la))
         la, lb = self.pa.labels, self.pb.labels
         sb = set(lb)
         batch = [x for x in la if x in sb and x in keep]
         contracted = [x for x in la if x in sb and x not in keep]
+        if strides_a is not None and not self.pa.active and len(contracted) > 1:
+            # the summed labels may go in any order: take operand a's memory order, so that its
+            # (..., K) block is a view when it can be (BatchNorm's 'bcl,bcl->c' on batch-innermost memory)
+            contracted.sort(key=lambda x: -abs(strides_a[la.index(x)]))
         left = [x for x in la if x not in sb]
         right = [x for x in lb if x not in set(la)]
         self.labels = tuple(batch + left + right)
@@ -115,7 +119,7 @@ class Plan:
     the element count of the largest pairwise result, ``steps`` a readable list of what runs.
     """
 
-    def __init__(self, canon: Canon, shapes):
+    def __init__(self, canon: Canon, shapes, strides=None):
         self.canon = canon
         self.shapes = shapes
         size = canon.size
@@ -135,24 +139,26 @@ class Plan:
             self.path, _ = oe.contract_path(eq, *[canon.shape_of(s) for s in ops], shapes=True, optimize="auto")
         self.steps: list[tuple[tuple[int, ...], tuple[int, ...], object]] = []  # (pop order, argument order, step)
         labels = list(ops)
+        hints = list(strides) if strides is not None else [None] * len(ops)  # memory of inputs, not of results
         fresh = False
         self.flops = 0
         self.largest_intermediate = 0
         for contraction in self.path:
             idx = sorted(contraction, reverse=True)  # pop from the back so indices stay valid
             taken = [labels.pop(i) for i in idx][::-1]
+            hint = [hints.pop(i) for i in idx][::-1]
             keep = set(out).union(*labels) if labels else set(out)
             order = None
             if len(taken) == 2 and not labels:
                 # last step: pick the operand order whose result is already in output order, so
                 # the result needs no final transpose (a leaf's gradient then owns C-ordered memory)
                 want = tuple(x for x in out if x in set(taken[0]) | set(taken[1]))
-                ab, ba = _Pair(taken[0], taken[1], keep, size), _Pair(taken[1], taken[0], keep, size)
+                ab, ba = _Pair(taken[0], taken[1], keep, size, hint[0]), _Pair(taken[1], taken[0], keep, size, hint[1])
                 if ab.labels != want and (ba.labels == want or (ba.labels != want and _free(ab, size, 0) > _free(ab, size, 1))):
                     # otherwise the operand contributing the larger block of output goes last, so
                     # the result has long contiguous runs (a conv's input gradient then reaches
                     # Fold as (c, k, l, b, h, w): 3x faster overlap-add than (b, h, w, c, k, l))
-                    taken = taken[::-1]
+                    taken, hint = taken[::-1], hint[::-1]
                     order = (0, 1)
             if order is None:
                 order = tuple(range(len(taken)))[::-1]
@@ -162,7 +168,7 @@ class Plan:
                 self.flops += prod(canon.shape_of(taken[0]))
             else:
                 # fold a multi-operand step pairwise (opt_einsum only emits these under memory limits)
-                step = _Pair(taken[0], taken[1], keep | set().union(*taken[2:]), size)
+                step = _Pair(taken[0], taken[1], keep | set().union(*taken[2:]), size, hint[0])
                 sub = [step]
                 for extra in taken[2:]:
                     sub.append(_Pair(sub[-1].labels, extra, keep, size))
@@ -172,6 +178,7 @@ class Plan:
             self.largest_intermediate = max(self.largest_intermediate, prod(size[x] for x in step.labels))
             self.steps.append((tuple(idx), order, step))
             labels.append(step.labels)
+            hints.append(None)
         (final,) = labels
         # bring the result into output order; output labels no operand has are broadcast
         present = [x for x in out if x in final]
@@ -309,7 +316,7 @@ class PlanCache:
         self._plans: OrderedDict = OrderedDict()
         self._canons: dict = {}
 
-    def get(self, canon: Canon, shapes, dtype, backend: str) -> Plan:
+    def get(self, canon: Canon, shapes, dtype, backend: str, strides=None) -> Plan:
         key = (canon.key, shapes, dtype, backend)
         plan = self._plans.get(key)
         if plan is not None:
@@ -317,7 +324,7 @@ class PlanCache:
             self._plans.move_to_end(key)
             return plan
         self.misses += 1
-        plan = Plan(canon, shapes)
+        plan = Plan(canon, shapes, strides)
         self._plans[key] = plan
         while len(self._plans) > self.maxsize:
             _, old = self._plans.popitem(last=False)
@@ -369,5 +376,6 @@ def get_plan(canon: Canon, arrays, xp) -> Plan:
     if plan is not None:
         plan_cache.hits += 1
         return plan
-    plan = canon.plans[key] = plan_cache.get(canon, tuple([a.shape for a in arrays]), arrays[0].dtype, xp.__name__)
+    shapes, strides = tuple([a.shape for a in arrays]), tuple([a.strides for a in arrays])
+    plan = canon.plans[key] = plan_cache.get(canon, shapes, arrays[0].dtype, xp.__name__, strides)
     return plan
