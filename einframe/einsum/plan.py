@@ -191,8 +191,12 @@ class Plan:
         self.expand_small = self.expand is not None and prod(canon.out_shape) < 1 << 14
         self.copy = not fresh and self.expand is None and not canon.is_permutation
         self.single = None
-        if len(self.steps) == 1 and self.steps[0][1] == tuple(range(len(ops)))[::-1] and not isinstance(self.steps[0][2], _Chain):
-            self.single = self.steps[0][2]
+        self.swap = False  # the single pairwise step takes the operands in the other order
+        if len(self.steps) == 1 and not isinstance(self.steps[0][2], _Chain):
+            if self.steps[0][1] == tuple(range(len(ops)))[::-1]:
+                self.single = self.steps[0][2]
+            elif len(ops) == 2:
+                self.single, self.swap = self.steps[0][2], True
         self.run = self._compile()
 
     def _compile(self):
@@ -212,7 +216,8 @@ class Plan:
         ):
             return self.__call__
         pa, pb = step.perm_a, step.perm_b
-        sa, sb = self.shapes[0], self.shapes[1]
+        ia, ib = (1, 0) if self.swap else (0, 1)
+        sa, sb = self.shapes[ia], self.shapes[ib]
         if pa is not None:
             sa = tuple(sa[i] for i in pa)
         if pb is not None:
@@ -228,13 +233,13 @@ class Plan:
         if step.matmul and pa is None and pb is None and ra is None and rb is None and rr is None:
 
             def run(xp, arrays):
-                return xp.matmul(arrays[0], arrays[1])
+                return xp.matmul(arrays[ia], arrays[ib])
 
             return run
         mm = step.matmul
 
         def run(xp, arrays):
-            a, b = arrays
+            a, b = arrays[ia], arrays[ib]
             if pa is not None:
                 a = a.transpose(pa)
             if pb is not None:
@@ -249,8 +254,8 @@ class Plan:
         return run
 
     def __call__(self, xp, arrays):
-        if self.single is not None:  # one step in operand order: no bookkeeping
-            r = self.single(xp, *arrays)
+        if self.single is not None:  # one step: no bookkeeping
+            r = self.single(xp, arrays[1], arrays[0]) if self.swap else self.single(xp, *arrays)
         else:
             ops = list(arrays)
             for idx, order, step in self.steps:
