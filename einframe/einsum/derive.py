@@ -21,7 +21,12 @@ __all__ = ["vjp_canon"]
 
 
 @lru_cache(maxsize=4096)
-def _vjp_canon(canon: Canon, k: int) -> tuple[Canon, tuple[int, ...]]:
+def vjp_canon(canon: Canon, k: int) -> tuple[Canon, tuple[int, ...]]:
+    """The canonical einsum giving operand k's gradient, and the sizes of its delta operands.
+
+    Operand order of the result: the cotangent, the other operands in order, then one identity
+    matrix per delta size.
+    """
     size = dict(canon.size)
     names = dict(canon.names)
     next_id = max(size, default=-1) + 1
@@ -41,12 +46,3 @@ def _vjp_canon(canon: Canon, k: int) -> tuple[Canon, tuple[int, ...]]:
     ins = [canon.out] + [s for j, s in enumerate(canon.ins) if j != k] + deltas
     derived = Canon(ins, target, size, names=names)
     return derived, tuple(size[a] for a, _ in deltas)
-
-
-def vjp_canon(canon: Canon, k: int) -> tuple[Canon, tuple[int, ...]]:
-    """The canonical einsum giving operand k's gradient, and the sizes of its delta operands.
-
-    Operand order of the result: the cotangent, the other operands in order, then one identity
-    matrix per delta size.
-    """
-    return _vjp_canon(canon, k)

@@ -21,12 +21,16 @@ class Contract(Node):
     permutation (``x.permute(...).contiguous()``); the derivative is unchanged.
     """
 
+    contiguous = False
+
     def __init__(self, canon: Canon, contiguous: bool = False):
         self.canon = canon
-        self.contiguous = contiguous
         # a one-operand contraction's gradient needs only the cotangent (and deltas made from it)
         self.saves = canon.positions if len(canon.ins) > 1 else ()
-        self.is_view = canon.is_permutation and not contiguous
+        if contiguous:
+            self.contiguous = True
+        elif canon.is_permutation:
+            self.is_view = True
 
     def forward(self, xp, *arrays):
         r = get_plan(self.canon, arrays, xp).run(xp, arrays)
@@ -35,15 +39,18 @@ class Contract(Node):
         return r
 
     def vjp(self, g, xs, out):
-        need = self.needs_input_grad
+        edges = self._edges
         grads = []
-        n = len(self.canon.ins)
+        n = len(edges)
         for k in range(n):
-            if not need[k]:
+            if edges[k] is None:  # this input needs no gradient
                 grads.append(None)
                 continue
             derived, deltas = vjp_canon(self.canon, k)
-            ops = [g] if n == 1 else [g, *xs[:k], *xs[k + 1 :]]
+            if n == 2:
+                ops = [g, xs[1 - k]]
+            else:
+                ops = [g] if n == 1 else [g, *xs[:k], *xs[k + 1 :]]
             if deltas:
                 ops += [_eye(n, g) for n in deltas]
             grads.append(Contract(derived)(*ops))
