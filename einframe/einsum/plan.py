@@ -117,6 +117,8 @@ class Plan:
 
     ``path`` is opt_einsum's contraction order, ``flops`` the multiply-add count x2, ``largest_intermediate``
     the element count of the largest pairwise result, ``steps`` a readable list of what runs.
+    ``strides`` (of the operands the plan is first made for) only orders the summed labels of a
+    step by the memory of its first operand; any layout gives the same values.
     """
 
     def __init__(self, canon: Canon, shapes, strides=None):
