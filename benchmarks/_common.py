@@ -27,3 +27,16 @@ def timeit(fn, repeat: int, warmup: int = 3) -> float:
         fn()
         times.append(time.perf_counter() - t0)
     return statistics.median(times)
+
+
+def timeit_interleaved(fns: dict, repeat: int, rounds: int = 3) -> dict:
+    """Seconds per call of each function: the best of ``rounds`` interleaved medians.
+
+    The contenders take turns, round by round, so that a slow spell of a shared machine hits
+    every one of them alike instead of skewing the ratio.
+    """
+    times: dict = {k: [] for k in fns}
+    for _ in range(rounds):
+        for k, fn in fns.items():
+            times[k].append(timeit(fn, max(1, repeat // rounds)))
+    return {k: min(v) for k, v in times.items()}

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import timeit, torch  # noqa: E402  (also puts the checkout on the import path)
+from _common import timeit_interleaved, torch  # noqa: E402  (also puts the checkout on the import path)
 
 import einframe as ef  # noqa: E402
 import einframe.nn.functional as F  # noqa: E402
@@ -172,7 +172,7 @@ def bench_mnist(repeat):
         k: float(fn()) for k, fn in {"einframe": einframe_step_fn(params, x, y), "numpy": numpy_step_fn(params, x, y)}.items()
     }
     assert abs(first["einframe"] - first["numpy"]) < 1e-4, first
-    times = {k: timeit(fn, repeat) for k, fn in steps.items()}
+    times = timeit_interleaved(steps, repeat)
     print("MNIST Net training step (batch 64, 1x28x28, SGD momentum), median ms:")
     for k, v in times.items():
         print(f"  {k:9s} {v * 1e3:8.2f} ms")
@@ -197,8 +197,7 @@ def _bench_layer(title, configs, ef_fn, torch_fn, weight_shape, repeat, seed):
             xe.grad = we.grad = None
             ef_fn(xe, we, None, s, p).sum().backward()
 
-        te = timeit(run_ef, repeat)
-        line = f"  B{B} C{C}->{n_out} {H}x{H} k{k} s{s} p{p}: einframe {te * 1e3:7.2f}"
+        fns = {"einframe": run_ef}
         if torch is not None:
             xt, wt = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
 
@@ -206,8 +205,12 @@ def _bench_layer(title, configs, ef_fn, torch_fn, weight_shape, repeat, seed):
                 xt.grad = wt.grad = None
                 torch_fn(xt, wt, None, s, p).sum().backward()
 
-            tt = timeit(run_t, repeat)
-            line += f"  torch {tt * 1e3:7.2f}  ratio {te / tt:.2f}x"
+            fns["torch"] = run_t
+        times = timeit_interleaved(fns, repeat)
+        te = times["einframe"]
+        line = f"  B{B} C{C}->{n_out} {H}x{H} k{k} s{s} p{p}: einframe {te * 1e3:7.2f}"
+        if "torch" in times:
+            line += f"  torch {times['torch'] * 1e3:7.2f}  ratio {te / times['torch']:.2f}x"
         print(line)
 
 

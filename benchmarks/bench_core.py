@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import timeit, torch  # noqa: E402  (also puts the checkout on the import path)
+from _common import timeit_interleaved, torch  # noqa: E402  (also puts the checkout on the import path)
 
 import einframe as ef  # noqa: E402
 
@@ -228,12 +228,7 @@ def main(argv=None) -> dict:
             continue
         fns = make()
         reps = max(3, reps // 4) if args.quick else reps
-        # interleave rounds so drift on a shared machine hits every contender alike
-        times: dict[str, list[float]] = {k: [] for k in fns}
-        for _ in range(3):
-            for k, fn in fns.items():
-                times[k].append(timeit(fn, max(1, reps // 3)))
-        med = {k: min(v) for k, v in times.items()}
+        med = timeit_interleaved(fns, reps)
         r_np = med["einframe"] / med["numpy"]
         r_t = med["einframe"] / med["torch"] if "torch" in med else float("nan")
         results[name] = {"seconds": med, "ratio_numpy": r_np, "ratio_torch": r_t}
