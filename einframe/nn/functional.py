@@ -1763,3 +1763,15 @@ __all__ += [  # noqa: PLE0605 - the layer catalogue (issue 5), appended to the c
     "multi_head_attention_forward", "pad", "interpolate", "unfold", "fold", "l1_loss", "smooth_l1_loss", "huber_loss",
     "nll_loss", "cross_entropy", "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div",
 ]  # fmt: skip
+
+# ---- further families, one file each (re-exported so that ``F.<name>`` works) ------------------
+from . import _functional_extra_activation as _fea  # noqa: E402
+from . import _functional_extra_loss as _fel  # noqa: E402
+from . import _functional_extra_norm as _fen  # noqa: E402
+from . import _functional_recurrent as _fr  # noqa: E402
+
+for _family in (_fea, _fel, _fen, _fr):
+    for _name in _family.__all__:
+        globals()[_name] = getattr(_family, _name)
+    __all__ += list(_family.__all__)  # noqa: PLE0605
+del _family

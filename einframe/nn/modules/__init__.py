@@ -48,3 +48,14 @@ __all__ += [
     "GroupNorm", "MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "Embedding",
     "MaxPool3d", "AvgPool3d", "AdaptiveAvgPool3d", "AdaptiveMaxPool3d",
 ]  # fmt: skip
+
+# ---- further families, one file each: every name in a file's ``__all__`` is a layer ---------------
+from . import extra_activation as _ea  # noqa: E402
+from . import extra_loss as _el  # noqa: E402
+from . import extra_norm as _en  # noqa: E402
+from . import recurrent as _rec  # noqa: E402
+
+for _family in (_ea, _el, _en, _rec):
+    for _name in _family.__all__:
+        globals()[_name] = getattr(_family, _name)
+    __all__ += list(_family.__all__)

@@ -1,0 +1,8 @@
+"""Functional twins for more normalisation layers and the transformer stack.
+
+Re-exported by :mod:`einframe.nn.functional` (``F.*``); every name in ``__all__`` is public there.
+"""
+
+from __future__ import annotations
+
+__all__: list[str] = []

@@ -1,0 +1,8 @@
+"""More normalisation layers and the transformer stack.
+
+Re-exported by :mod:`einframe.nn` (and registered as built-in layers): every name in ``__all__``.
+"""
+
+from __future__ import annotations
+
+__all__: list[str] = []
