@@ -1046,14 +1046,14 @@ def tril(input: Tensor, diagonal: int = 0) -> Tensor:
     """Lower triangle (other entries zero)."""
     xp = input._device.xp
     m = xp.tri(*input._data.shape[-2:], k=diagonal, dtype=bool)
-    return _p.Where(m)(input, 0)
+    return _p.Where(m)(input, False if input._data.dtype == bool else 0)
 
 
 def triu(input: Tensor, diagonal: int = 0) -> Tensor:
     """Upper triangle (other entries zero)."""
     xp = input._device.xp
     m = ~xp.tri(*input._data.shape[-2:], k=diagonal - 1, dtype=bool)
-    return _p.Where(m)(input, 0)
+    return _p.Where(m)(input, False if input._data.dtype == bool else 0)
 
 
 # ------------------------------------------------------------------------------------------------

@@ -752,3 +752,12 @@ def test_repr_like_pytorch():
     assert repr(ef.zeros(0)) == "tensor([])"
     assert str(ef.tensor([1.0])) == repr(ef.tensor([1.0]))
     assert f"{ef.tensor(2.5):.1f}" == "2.5"
+
+
+@pytest.mark.parametrize("dtype", ["bool", "int32", "float64"])
+def test_triu_tril_keep_the_dtype(dtype):
+    x = ef.ones(3, 3, dtype=getattr(ef, dtype))
+    for fn, want in ((ef.triu, np.triu), (ef.tril, np.tril)):
+        y = fn(x, 1)
+        assert y.dtype == x.dtype
+        np.testing.assert_array_equal(y.numpy(), want(x.numpy(), 1))
