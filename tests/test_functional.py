@@ -893,3 +893,22 @@ def test_pointwise_conv_agrees_in_both_layouts():
     assert outs[0][0].strides != outs[1][0].strides  # the two layouts really took different paths
     for ref, got in zip(*outs):
         np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("fn", [F.elu, F.leaky_relu, F.silu, F.hardtanh, F.relu6, F.dropout])
+def test_inplace_activations_overwrite_and_differentiate(fn):
+    # PyTorch's in-place semantics: a tensor of the graph is overwritten (and the backward pass is
+    # right), a leaf that requires grad is refused
+    x = ef.randn(5, dtype=ef.float64, requires_grad=True)
+    ef.manual_seed(0)
+    want = fn(x * 3.0)
+    h = x * 3.0
+    ef.manual_seed(0)
+    out = fn(h, inplace=True)
+    assert out is h
+    np.testing.assert_array_equal(h.detach().numpy(), want.detach().numpy())
+    (g1,) = ef.autograd.grad(want.sum(), x)
+    (g2,) = ef.autograd.grad(out.sum(), x)
+    np.testing.assert_allclose(g2.numpy(), g1.numpy())
+    with pytest.raises(RuntimeError, match="leaf"):
+        fn(x, inplace=True)

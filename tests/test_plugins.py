@@ -134,7 +134,7 @@ def test_conflict_names_both_and_is_atomic(host):
     class Other:
         @hookimpl
         def register_layers(self, register):
-            register("Mish", Swish)
+            register("SwishVariant", Swish)  # a name no built-in registers
             register("Swish", OtherSwish)
 
         @hookimpl
@@ -143,7 +143,7 @@ def test_conflict_names_both_and_is_atomic(host):
 
     with pytest.raises(PluginConflictError, match="layer 'Swish' is registered by both 'first-dist' and 'second-dist'"):
         host.register(Other(), name="second-dist")
-    assert "Mish" not in host.names("layers") and "other_hook" not in host.names("hooks")
+    assert "SwishVariant" not in host.names("layers") and "other_hook" not in host.names("hooks")
     assert not host.pm.has_plugin("second-dist")
 
 

@@ -845,10 +845,13 @@ def _keep_mask(shape, p, like: Tensor) -> Tensor:
     return _const((keep * scale).astype(like._data.dtype), like)
 
 
-def _apply_inplace(input: Tensor, out: Tensor, inplace: bool) -> Tensor:
-    if inplace:
-        return input.copy_(out) if not input.requires_grad else out
-    return out
+def _apply_inplace(input: Tensor, fn, inplace: bool) -> Tensor:
+    """``fn(input)``, or with ``inplace`` written into ``input`` as PyTorch's in-place ops: recorded on
+    a tensor of the graph (its old value is kept for the backward pass), refused on a leaf that
+    requires grad."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"expected input to be a Tensor, got {type(input).__name__}")
+    return _ef._inplace(input, fn) if inplace else fn(input)
 
 
 def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
@@ -863,7 +866,8 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     _check_p(p, "dropout")
     if not training or p == 0:
         return input
-    return _apply_inplace(input, input * _keep_mask(tuple(input.shape), p, input), inplace)
+    mask = _keep_mask(tuple(input.shape), p, input)
+    return _apply_inplace(input, lambda x: x * mask, inplace)
 
 
 def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
@@ -880,7 +884,8 @@ def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: boo
     if not training or p == 0:
         return input
     shape = tuple(input.shape[:-2]) + (1, 1)
-    return _apply_inplace(input, input * _keep_mask(shape, p, input), inplace)
+    mask = _keep_mask(shape, p, input)
+    return _apply_inplace(input, lambda x: x * mask, inplace)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -1020,7 +1025,7 @@ def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = Fals
     >>> F.leaky_relu(ef.tensor([-2.0, 3.0]), 0.5).tolist()
     [-1.0, 3.0]
     """
-    return _apply_inplace(input, _ef.where(input > 0, input, input * negative_slope), inplace)
+    return _apply_inplace(input, lambda x: _ef.where(x > 0, x, x * negative_slope), inplace)
 
 
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
@@ -1030,8 +1035,7 @@ def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     >>> [round(v, 4) for v in F.elu(ef.tensor([-1.0, 2.0])).tolist()]
     [-0.6321, 2.0]
     """
-    neg = _ef.expm1(input.clamp(max=0.0)) * alpha
-    return _apply_inplace(input, _ef.where(input > 0, input, neg), inplace)
+    return _apply_inplace(input, lambda x: _ef.where(x > 0, x, _ef.expm1(x.clamp(max=0.0)) * alpha), inplace)
 
 
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:
@@ -1056,7 +1060,7 @@ def silu(input: Tensor, inplace: bool = False) -> Tensor:
     >>> round(F.silu(ef.tensor(1.0)).item(), 4)
     0.7311
     """
-    return _apply_inplace(input, input * _ef.sigmoid(input), inplace)
+    return _apply_inplace(input, lambda x: x * _ef.sigmoid(x), inplace)
 
 
 def _log_sigmoid(x: Tensor) -> Tensor:
@@ -1093,9 +1097,12 @@ def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace
     >>> F.hardtanh(ef.tensor([-2.0, 0.5, 3.0])).tolist()
     [-1.0, 0.5, 1.0]
     """
-    lo, hi = input <= min_val, input >= max_val
-    out = _ef.where(lo, _ef.full_like(input, min_val), _ef.where(hi, _ef.full_like(input, max_val), input))
-    return _apply_inplace(input, out, inplace)
+
+    def f(x):
+        lo, hi = x <= min_val, x >= max_val
+        return _ef.where(lo, _ef.full_like(x, min_val), _ef.where(hi, _ef.full_like(x, max_val), x))
+
+    return _apply_inplace(input, f, inplace)
 
 
 def relu6(input: Tensor, inplace: bool = False) -> Tensor:

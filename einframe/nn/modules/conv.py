@@ -355,7 +355,52 @@ class ConvTranspose3d(_ConvTransposeNd):
     _n = 3
 
 
-class LazyConv2d(LazyModuleMixin, Conv2d):
+_LAYOUTS = {1: "(N, C, L) or (C, L)", 2: "(N, C, H, W) or (C, H, W)", 3: "(N, C, D, H, W) or (C, D, H, W)"}
+
+
+class _LazyConvXdMixin(LazyModuleMixin):
+    """Shared by the lazy (transposed) convolutions: ``in_channels`` comes from the first input's channel dim.
+
+    A subclass lists it first (``class LazyConv2d(_LazyConvXdMixin, Conv2d)``), calls its conv's
+    ``__init__`` with ``in_channels=out_channels=0`` and ``bias=False``, then ``_lazy_init``.
+    """
+
+    def _lazy_init(self, out_channels: int, bias: bool, device: Any, dtype: Any) -> None:
+        if out_channels % self.groups:
+            raise ValueError(f"{type(self).__name__}: out_channels ({out_channels}) must be divisible by groups ({self.groups})")
+        self.weight = UninitializedParameter(device=device, dtype=dtype)
+        self.out_channels = out_channels
+        if bias:
+            self.bias = UninitializedParameter(device=device, dtype=dtype)
+
+    def reset_parameters(self) -> None:
+        if not self.has_uninitialized_params() and self.in_channels != 0:
+            super().reset_parameters()
+
+    def initialize_parameters(self, input: Tensor, *args: Any, **kwargs: Any) -> None:
+        """Materialise ``weight`` from the input's channel dim: (out_channels, C/groups, *kernel), transposed (C, out_channels/groups, *kernel)."""
+        if self.has_uninitialized_params():
+            n, name = self._n, type(self).__name__
+            if not isinstance(input, Tensor) or input.ndim not in (n + 1, n + 2):
+                raise RuntimeError(f"{name}: expected a {_LAYOUTS[n]} tensor to infer in_channels, got {input!r}")
+            with no_grad():
+                self.in_channels = input.shape[-(n + 1)]
+                if self.in_channels % self.groups:
+                    raise ValueError(f"{name}: in_channels ({self.in_channels}) must be divisible by groups ({self.groups})")
+                if self._transposed:
+                    shape = (self.in_channels, self.out_channels // self.groups, *self.kernel_size)
+                else:
+                    shape = (self.out_channels, self.in_channels // self.groups, *self.kernel_size)
+                self.weight.materialize(shape)
+                if self.bias is not None:
+                    self.bias.materialize((self.out_channels,))
+                self.reset_parameters()
+
+    def _infer_from_state(self) -> None:
+        self.in_channels = self.weight.shape[0] if self._transposed else self.weight.shape[1] * self.groups
+
+
+class LazyConv2d(_LazyConvXdMixin, Conv2d):
     """A ``Conv2d`` whose ``in_channels`` is inferred from the first input.
 
     >>> import einframe as ef
@@ -382,28 +427,4 @@ class LazyConv2d(LazyModuleMixin, Conv2d):
         dtype=None,
     ):
         super().__init__(0, 0, kernel_size, stride, padding, dilation, groups, False, padding_mode, device, dtype)
-        self.weight = UninitializedParameter(device=device, dtype=dtype)
-        self.out_channels = out_channels
-        if bias:
-            self.bias = UninitializedParameter(device=device, dtype=dtype)
-
-    def reset_parameters(self) -> None:
-        if not self.has_uninitialized_params() and self.in_channels != 0:
-            super().reset_parameters()
-
-    def initialize_parameters(self, input: Tensor, *args: Any, **kwargs: Any) -> None:
-        """Materialise ``weight`` as (out_channels, C/groups, *kernel) from the input's channel dim."""
-        if self.has_uninitialized_params():
-            if not isinstance(input, Tensor) or input.ndim not in (3, 4):
-                raise RuntimeError(f"LazyConv2d: expected a (N, C, H, W) or (C, H, W) tensor to infer in_channels, got {input!r}")
-            with no_grad():
-                self.in_channels = input.shape[-3]
-                if self.in_channels % self.groups:
-                    raise ValueError(f"LazyConv2d: in_channels ({self.in_channels}) must be divisible by groups ({self.groups})")
-                self.weight.materialize((self.out_channels, self.in_channels // self.groups, *self.kernel_size))
-                if self.bias is not None:
-                    self.bias.materialize((self.out_channels,))
-                self.reset_parameters()
-
-    def _infer_from_state(self) -> None:
-        self.in_channels = self.weight.shape[1] * self.groups
+        self._lazy_init(out_channels, bias, device, dtype)

@@ -55,7 +55,10 @@ def _reset_affine(module: Module) -> None:
                 module.bias.zero_()
 
 
-class _BatchNorm(Module):
+class _NormBase(Module):
+    """Shared by the batch and instance norms: affine ``weight``/``bias``, ``running_mean``/``running_var``/
+    ``num_batches_tracked`` buffers, their resets, the input-rank check and the repr (PyTorch's ``_NormBase``)."""
+
     __constants__ = ["track_running_stats", "momentum", "eps", "num_features", "affine"]
     _dims: tuple[int, ...] = ()
     _layout = ""
@@ -93,6 +96,14 @@ class _BatchNorm(Module):
             want = " or ".join(f"{d}D" for d in self._dims)
             raise ValueError(f"{type(self).__name__}: expected {want} input {self._layout}, got {input.dim()}D input")
 
+    def extra_repr(self) -> str:
+        return (
+            f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
+            f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}"
+        )
+
+
+class _BatchNorm(_NormBase):
     def forward(self, input: Tensor) -> Tensor:
         self._check_input_dim(input)
         if input.shape[1] != self.num_features:
@@ -110,12 +121,6 @@ class _BatchNorm(Module):
             input, self.running_mean if use_stats else None, self.running_var if use_stats else None,
             self.weight, self.bias, bn_training, factor, self.eps,
         )  # fmt: skip
-
-    def extra_repr(self) -> str:
-        return (
-            f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
-            f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}"
-        )
 
 
 class BatchNorm1d(_BatchNorm):

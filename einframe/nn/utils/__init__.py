@@ -7,3 +7,6 @@ __all__ = ["clip_grad_norm_", "clip_grad_value_", "get_total_norm", "parameters_
 from .fusion import FusionError, fuse_conv_bn_eval, fuse_conv_bn_weights, merge_parallel_convs  # noqa: E402
 
 __all__ += ["fuse_conv_bn_eval", "fuse_conv_bn_weights", "merge_parallel_convs", "FusionError"]
+from . import rnn  # noqa: E402  (``nn.utils.rnn``: PackedSequence and the pack/pad functions, as PyTorch)
+
+__all__ += ["rnn"]
