@@ -302,7 +302,7 @@ def test_tune_malloc_respects_opt_out_and_user_settings(monkeypatch):
     monkeypatch.delenv("EINFRAME_MALLOC_TUNING")
     monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "131072")  # the user's own glibc setting wins
     assert tune_malloc() is False
-    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_")
-    monkeypatch.delenv("GLIBC_TUNABLES", raising=False)
+    for name in backend._MALLOC_ENV:
+        monkeypatch.delenv(name, raising=False)
     expected = sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"
     assert tune_malloc() is expected
