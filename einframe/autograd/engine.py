@@ -37,7 +37,7 @@ def _root_grads(outputs: list[Tensor], grad_outputs: list) -> list[Tensor]:
                     f"grad can be implicitly created only for scalar outputs; output {k} has shape {tuple(t.shape)}: "
                     f"pass gradient= (backward) or grad_outputs= (autograd.grad)"
                 )
-            g = Tensor._wrap(t._device.xp.ones_like(t._data), t._device)
+            g = Tensor._wrap(t._device.xp.ones(t._data.shape, dtype=t._data.dtype), t._device)
         elif not isinstance(g, Tensor):
             from .._functions import tensor
 
