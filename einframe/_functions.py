@@ -1479,3 +1479,16 @@ def _compare_raw(a, b, op):
 
 
 _install_tensor_methods(Tensor)
+
+# ---- further families, one file each: ``ef.<name>`` for their ``__all__``, Tensor methods for ``METHODS``
+from . import _functions_index as _f_index  # noqa: E402
+from . import _functions_math as _f_math  # noqa: E402
+from . import _functions_misc as _f_misc  # noqa: E402
+from . import _functions_reduce as _f_reduce  # noqa: E402
+
+for _family in (_f_math, _f_index, _f_reduce, _f_misc):
+    for _name in _family.__all__:
+        globals()[_name] = getattr(_family, _name)
+    __all__ += list(_family.__all__)  # noqa: PLE0605
+    for _name, _fn in _family.METHODS.items():
+        setattr(Tensor, _name, _fn)

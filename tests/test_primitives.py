@@ -174,6 +174,25 @@ SAMPLES: dict[str, list[S]] = {
 }
 
 
+def _family_samples() -> None:
+    """Further primitive families keep their samples next to their tests: ``tests/_samples_<family>.py``
+    defines ``samples(S, helpers) -> {"ClassName": [S(...), ...]}`` (``helpers``: away, positive,
+    distinct, normal), merged into ``SAMPLES`` here."""
+    import importlib.util
+    import pathlib
+
+    helpers = {"away": away, "positive": positive, "distinct": distinct, "normal": normal}
+    for path in sorted(pathlib.Path(__file__).parent.glob("_samples_*.py")):
+        spec = importlib.util.spec_from_file_location(f"einframe_tests_{path.stem}", path)
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        for name, samples in mod.samples(S, helpers).items():
+            SAMPLES.setdefault(name, []).extend(samples)
+
+
+_family_samples()
+
+
 def _cases():
     out = []
     for name, samples in SAMPLES.items():

@@ -1,0 +1,10 @@
+"""``ef.*`` functions and ``Tensor`` methods: indexing, sorting, scattering and reshaping functions.
+
+Wired by :mod:`einframe._functions`: every name in ``__all__`` becomes ``ef.<name>``, and every entry
+of ``METHODS`` (method name -> function taking the tensor first) a ``Tensor`` method.
+"""
+
+from __future__ import annotations
+
+__all__: list[str] = []
+METHODS: dict = {}
