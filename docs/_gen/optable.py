@@ -106,6 +106,27 @@ NO_GRAD = [
 ]  # fmt: skip
 
 
+def _families() -> None:
+    """Further op families keep their rows next to this file: ``docs/_gen/optable_<family>.py`` defines
+    ``SAMPLES`` (name -> zero-argument callable making the op's output), ``NO_GRAD`` (names) and
+    optionally ``OTHER`` (public names that are not tensor ops: creation, dtype queries, settings)."""
+    import importlib.util
+
+    for path in sorted(pathlib.Path(__file__).parent.glob("optable_*.py")):
+        spec = importlib.util.spec_from_file_location(path.stem, path)
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        SAMPLES.update(mod.SAMPLES)
+        NO_GRAD.extend(n for n in mod.NO_GRAD if n not in NO_GRAD)
+        OTHER.extend(getattr(mod, "OTHER", []))
+
+
+OTHER: list[str] = []
+
+
+_families()
+
+
 def trace(t) -> list[tuple[str, str]]:
     """The primitives in ``t``'s backward graph (kind, name/equation), in creation order."""
     seen, stack, found = set(), [t.grad_fn], []
