@@ -19,6 +19,7 @@ from ._state import STATE
 from .backend import CPU, get_device, to_backend
 from .einsum import EinsumError
 from .ops import contract as _c
+from .ops import math as _m
 from .ops import pointwise as _p
 from .ops import view as _v
 from .ops.core import Node as _Node
@@ -374,14 +375,8 @@ def reciprocal(input: Tensor) -> Tensor:
     return div(1.0, input)
 
 
-def log1p(input: Tensor) -> Tensor:
-    """``log(1 + x)``."""
-    return log(add(input, 1.0))
-
-
-def expm1(input: Tensor) -> Tensor:
-    """``exp(x) - 1``."""
-    return sub(exp(input), 1.0)
+log1p = _unary(_m.Log1p, "``log(1 + x)``, accurate for tiny ``x``.")
+expm1 = _unary(_m.Expm1, "``exp(x) - 1``, accurate for tiny ``x``.")
 
 
 def clamp(input: Tensor, min=None, max=None) -> Tensor:

@@ -2,9 +2,636 @@
 
 Wired by :mod:`einframe._functions`: every name in ``__all__`` becomes ``ef.<name>``, and every entry
 of ``METHODS`` (method name -> function taking the tensor first) a ``Tensor`` method.
+
+Dtype rules are PyTorch's: floating functions of integer or bool tensors compute in the default float
+dtype; rounding functions return integer tensors unchanged; binary functions promote as ``ef.add``.
+Derivatives come from the primitives in :mod:`einframe.ops.math` and :mod:`einframe.ops.pointwise`;
+piecewise-constant functions (floor, ceil, round, trunc, sign) have zero gradient, and boolean or
+integer results (signbit, isclose, bitwise ops, heaviside) none.
 """
 
 from __future__ import annotations
 
-__all__: list[str] = []
-METHODS: dict = {}
+import builtins
+import math
+import numbers
+from collections import namedtuple
+
+import numpy as np
+
+from . import _functions as _F
+from . import dtypes as _dt
+from .ops import math as _m
+from .ops import pointwise as _p
+from .tensor import Tensor
+
+__all__ = [
+    # rounding and remainders
+    "floor", "ceil", "round", "trunc", "fix", "frac", "fmod", "remainder", "floor_divide",
+    # trigonometric and hyperbolic
+    "tan", "asin", "arcsin", "acos", "arccos", "atan", "arctan", "atan2", "arctan2", "hypot", "sinh", "cosh",
+    "asinh", "arcsinh", "acosh", "arccosh", "atanh", "arctanh", "deg2rad", "rad2deg", "sinc",
+    # exponentials, logarithms, special functions
+    "log2", "log10", "exp2", "logaddexp", "logaddexp2", "xlogy", "logit", "erfc", "erfinv", "lgamma", "digamma",
+    "polygamma", "mvlgamma", "float_power", "ldexp", "frexp",
+    # signs, blends, clamps
+    "sgn", "signbit", "copysign", "heaviside", "lerp", "addcmul", "addcdiv", "nan_to_num", "clamp_min", "clamp_max",
+    "fmin", "fmax",
+    # predicates and integer ops
+    "isclose", "isposinf", "isneginf", "isreal", "logical_xor", "bitwise_and", "bitwise_or", "bitwise_xor",
+    "bitwise_not", "bitwise_left_shift", "bitwise_right_shift", "gcd", "lcm", "nextafter",
+    # NumPy-style aliases
+    "multiply", "divide", "subtract", "negative", "positive", "absolute", "rsub",
+]  # fmt: skip
+
+
+def _check(x, name: str) -> None:
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not {type(x).__name__}")
+
+
+def _default_float():
+    return _dt.get_default_dtype().np
+
+
+def _floating(x: Tensor) -> Tensor:
+    """``x`` itself when floating, else cast to the default float dtype (PyTorch's rule for sin(int))."""
+    return x if x._data.dtype.kind == "f" else _F._cast(x, _default_float())
+
+
+def _float_unary(cls, name: str, doc: str):
+    def fn(input: Tensor) -> Tensor:
+        _check(input, name)
+        return cls()(_floating(input))
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = doc
+    return fn
+
+
+def _promote(a, b, to_float: bool = False):
+    """PyTorch's promotion of two operands (tensors or numbers), then the default float dtype for
+    integer results when ``to_float`` (atan2, hypot, ...) or when the other operand is a Python float."""
+    a, b = _F._operands(a, b)
+    t = a if isinstance(a, Tensor) else b
+    other = b if t is a else a
+    if t._data.dtype.kind in "biu" and (to_float or isinstance(other, float)):
+        f = _default_float()
+        a = _F._cast(a, f) if isinstance(a, Tensor) else a
+        b = _F._cast(b, f) if isinstance(b, Tensor) else b
+    return a, b
+
+
+def _tensor_of(v, like: Tensor) -> Tensor:
+    """``v`` (a number or a tensor) as a tensor of ``like``'s dtype and device."""
+    if isinstance(v, Tensor):
+        return v
+    return Tensor._wrap(like._device.xp.asarray(v, dtype=like._data.dtype), like._device)
+
+
+def _raw(v):
+    return v._data if isinstance(v, Tensor) else v
+
+
+def _any(mask) -> bool:
+    return bool(mask.any()) if hasattr(mask, "any") else bool(mask)
+
+
+# ------------------------------------------------------------------------------------------------
+# rounding and remainders
+
+
+def _rounding(mode: str, doc: str):
+    def fn(input: Tensor) -> Tensor:
+        _check(input, mode)
+        if input._data.dtype.kind != "f":
+            return _F.clone(input)  # integers are already whole (PyTorch returns a copy)
+        return _m.Rounding(mode)(input)
+
+    fn.__name__ = fn.__qualname__ = mode
+    fn.__doc__ = doc
+    return fn
+
+
+floor = _rounding("floor", "Largest integer <= x (same dtype; gradient zero).")
+ceil = _rounding("ceil", "Smallest integer >= x (same dtype; gradient zero).")
+trunc = _rounding("trunc", "Round toward zero (same dtype; gradient zero).")
+fix = trunc
+
+
+def round(input: Tensor, *, decimals: int = 0) -> Tensor:
+    """Round half to even (``round(2.5) == 2``), to ``decimals`` places (negative: left of the point);
+    gradient zero.
+
+    >>> import einframe as ef
+    >>> ef.round(ef.tensor([0.5, 1.5, 2.5, -0.5])).tolist()
+    [0.0, 2.0, 2.0, -0.0]
+    """
+    _check(input, "round")
+    if input._data.dtype.kind != "f":
+        return _F.clone(input)
+    return _m.Rounding("round", int(decimals))(input)
+
+
+def frac(input: Tensor) -> Tensor:
+    """``x - trunc(x)`` (the sign of ``x``); gradient 1."""
+    _check(input, "frac")
+    if input._data.dtype.kind != "f":
+        raise RuntimeError(f"\"frac_cpu\" not implemented for '{input.dtype.name}': frac needs a floating tensor")
+    return input - trunc(input)
+
+
+def _int_division_check(a, b, name: str) -> None:
+    t = a if isinstance(a, Tensor) else b
+    if t._data.dtype.kind in "biu" and _any(_raw(b) == 0):
+        raise RuntimeError(f"ZeroDivisionError: {name} of an integer tensor by zero")
+
+
+def _remainder_op(cls, name: str, doc: str):
+    def fn(input, other) -> Tensor:
+        a, b = _promote(input, other)
+        _int_division_check(a, b, name)
+        return cls()(a, b)
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = doc
+    return fn
+
+
+fmod = _remainder_op(
+    _m.Fmod, "fmod", "C's remainder, with the sign of the dividend: ``fmod(-3, 2) == -1``; gradient 1 for input."
+)
+remainder = _remainder_op(
+    _m.Remainder, "remainder", "Python's ``%``, with the sign of the divisor: ``remainder(-3, 2) == 1``; gradient 1 for input."
+)
+
+
+def floor_divide(input, other) -> Tensor:
+    """``floor(input / other)``, as ``div(..., rounding_mode='floor')`` (no gradient)."""
+    a, b = _promote(input, other)
+    _int_division_check(a, b, "floor_divide")
+    return _F.div(a, b, rounding_mode="floor")
+
+
+# ------------------------------------------------------------------------------------------------
+# trigonometric and hyperbolic
+
+tan = _float_unary(_m.Tan, "tan", "Tangent.")
+sinh = _float_unary(_m.Sinh, "sinh", "Hyperbolic sine.")
+cosh = _float_unary(_m.Cosh, "cosh", "Hyperbolic cosine.")
+asin = _float_unary(_m.Asin, "asin", "Inverse sine (NaN outside [-1, 1]).")
+acos = _float_unary(_m.Acos, "acos", "Inverse cosine (NaN outside [-1, 1]).")
+atan = _float_unary(_m.Atan, "atan", "Inverse tangent.")
+asinh = _float_unary(_m.Asinh, "asinh", "Inverse hyperbolic sine.")
+acosh = _float_unary(_m.Acosh, "acosh", "Inverse hyperbolic cosine (NaN below 1).")
+atanh = _float_unary(_m.Atanh, "atanh", "Inverse hyperbolic tangent (±inf at ±1, NaN outside).")
+arcsin, arccos, arctan, arcsinh, arccosh, arctanh = asin, acos, atan, asinh, acosh, atanh
+
+
+def atan2(input, other) -> Tensor:
+    """The angle of the point (other, input) in (-pi, pi], quadrant-aware; integers compute in float."""
+    a, b = _promote(input, other, to_float=True)
+    return _m.Atan2()(a, b)
+
+
+arctan2 = atan2
+
+
+def hypot(input, other) -> Tensor:
+    """``sqrt(input² + other²)`` without intermediate overflow."""
+    a, b = _promote(input, other, to_float=True)
+    return _m.Hypot()(a, b)
+
+
+def deg2rad(input: Tensor) -> Tensor:
+    """Degrees to radians."""
+    _check(input, "deg2rad")
+    return _floating(input) * (math.pi / 180)
+
+
+def rad2deg(input: Tensor) -> Tensor:
+    """Radians to degrees."""
+    _check(input, "rad2deg")
+    return _floating(input) * (180 / math.pi)
+
+
+def sinc(input: Tensor) -> Tensor:
+    """The normalised sinc, ``sin(pi x) / (pi x)``, 1 at 0 (gradient 0 there)."""
+    _check(input, "sinc")
+    x = _floating(input)
+    zero = x._data == 0
+    if not _any(zero):
+        px = x * math.pi
+        return _p.Sin()(px) / px
+    safe = _p.Where(zero)(1.0, x) * math.pi  # no 0/0 in the branch that is not taken (nor in its gradient)
+    return _p.Where(zero)(1.0, _p.Sin()(safe) / safe)
+
+
+# ------------------------------------------------------------------------------------------------
+# exponentials, logarithms, special functions
+
+log2 = _float_unary(_m.Log2, "log2", "Base-2 logarithm.")
+log10 = _float_unary(_m.Log10, "log10", "Base-10 logarithm.")
+erfc = _float_unary(_m.Erfc, "erfc", "Complementary error function ``1 - erf(x)``, accurate in the tail.")
+erfinv = _float_unary(_m.Erfinv, "erfinv", "Inverse error function: ±inf at ±1, NaN outside [-1, 1].")
+lgamma = _float_unary(_m.Lgamma, "lgamma", "``log|Γ(x)|``; +inf at 0, -1, -2, ... (gradient: digamma).")
+
+
+def digamma(input: Tensor) -> Tensor:
+    """``Γ'(x)/Γ(x)``: -inf at +0, +inf at -0, NaN at negative integers (as PyTorch)."""
+    _check(input, "digamma")
+    return _m.Polygamma(0)(_floating(input))
+
+
+def polygamma(n: int, input: Tensor) -> Tensor:
+    """The ``n``-th derivative of digamma (``polygamma(0, x) == digamma(x)``)."""
+    _check(input, "polygamma")
+    if not isinstance(n, numbers.Integral) or n < 0:
+        raise RuntimeError(f"polygamma(n, x) does not support negative n (got {n!r})")
+    return _m.Polygamma(int(n))(_floating(input))
+
+
+def mvlgamma(input: Tensor, p: int) -> Tensor:
+    """The multivariate log-gamma of dimension ``p``: ``p(p-1)/4 log(pi) + sum_j lgamma(x - j/2)``."""
+    _check(input, "mvlgamma")
+    if p < 1:
+        raise RuntimeError(f"mvlgamma: p has to be greater than or equal to 1 (got {p})")
+    x = _floating(input)
+    if not bool((x._data > (p - 1) / 2).all()):
+        raise RuntimeError(f"mvlgamma: all elements must be greater than (p-1)/2 = {(p - 1) / 2}")
+    out = _m.Lgamma()(x)
+    for j in range(1, p):
+        out = out + _m.Lgamma()(x - j / 2)
+    return out + p * (p - 1) / 4 * math.log(math.pi)
+
+
+def exp2(input: Tensor) -> Tensor:
+    """``2 ** x``."""
+    _check(input, "exp2")
+    return _p.Pow()(2.0, _floating(input))
+
+
+def _logaddexp(input, other, base2: bool) -> Tensor:
+    a, b = _promote(input, other, to_float=True)
+    a, b = _tensor_of(a, _ref(a, b)), _tensor_of(b, _ref(a, b))
+    ad, bd = a._data, b._data
+    xp = a._device.xp
+    same_inf = xp.isinf(ad) & (ad == bd)  # inf - inf would be NaN: the result is that infinity
+    if _any(same_inf):
+        keep = ~same_inf
+        sa, sb = _p.Where(keep)(a, 0.0), _p.Where(keep)(b, 0.0)  # NaN-free inputs for the other branch
+    else:
+        sa, sb = a, b
+    d = -_p.Abs()(sa - sb)
+    m = _p.Maximum()(sa, sb)
+    r = m + _m.Log1p()(_p.Pow()(2.0, d)) * (1 / math.log(2.0)) if base2 else m + _m.Log1p()(_p.Exp()(d))
+    return _p.Where(same_inf)(a, r) if _any(same_inf) else r
+
+
+def _ref(a, b) -> Tensor:
+    return a if isinstance(a, Tensor) else b
+
+
+def logaddexp(input, other) -> Tensor:
+    """``log(exp(input) + exp(other))`` without overflow."""
+    return _logaddexp(input, other, base2=False)
+
+
+def logaddexp2(input, other) -> Tensor:
+    """``log2(2**input + 2**other)`` without overflow."""
+    return _logaddexp(input, other, base2=True)
+
+
+def xlogy(input, other) -> Tensor:
+    """``input * log(other)``, 0 where ``input == 0`` (unless ``other`` is NaN).
+
+    Gradients as PyTorch: ``log(other)`` for input (0 where input == 0 and other <= 0), ``input / other``.
+    """
+    a, b = _promote(input, other, to_float=True)
+    ref = _ref(a, b)
+    a, b = _tensor_of(a, ref), _tensor_of(b, ref)
+    bd = b._data
+    # 0 * log(0) and 0 * log(inf) are 0 here, not NaN: log sees 1 there (so no NaN reaches a gradient either)
+    bad = (a._data == 0) & ((bd <= 0) | (bd == ref._device.xp.inf))
+    if _any(bad):
+        b = _p.Where(bad)(1.0, b)
+    return a * _p.Log()(b)
+
+
+def logit(input: Tensor, eps: float | None = None) -> Tensor:
+    """``log(x / (1 - x))``; with ``eps``, ``x`` is first clamped to [eps, 1 - eps]."""
+    _check(input, "logit")
+    x = _floating(input)
+    if eps is not None:
+        x = _F.clamp(x, eps, 1 - eps)
+    return _p.Log()(x / (1 - x))
+
+
+def float_power(input, exponent) -> Tensor:
+    """``input ** exponent`` computed in float64 (as PyTorch)."""
+    f64 = np.dtype(np.float64)
+    a = _F._cast(input, f64) if isinstance(input, Tensor) else float(input)
+    b = _F._cast(exponent, f64) if isinstance(exponent, Tensor) else float(exponent)
+    if not isinstance(a, Tensor) and not isinstance(b, Tensor):
+        raise TypeError("float_power(): expected at least one Tensor")
+    return _p.Pow()(a, b)
+
+
+def ldexp(input: Tensor, other) -> Tensor:
+    """``input * 2 ** other``."""
+    _check(input, "ldexp")
+    x = _floating(input)
+    e = _floating(other) if isinstance(other, Tensor) else float(other)
+    return x * _F.pow(2.0, e) if isinstance(e, Tensor) else x * (2.0**e)
+
+
+FrexpResult = namedtuple("frexp", ["mantissa", "exponent"])
+
+
+def frexp(input: Tensor):
+    """``(mantissa, exponent)`` with ``input == mantissa * 2 ** exponent``, |mantissa| in [0.5, 1) (no gradient)."""
+    _check(input, "frexp")
+    if input._data.dtype.kind != "f":
+        raise RuntimeError("torch.frexp() only supports floating-point dtypes")
+    m, e = input._device.xp.frexp(input._data)
+    return FrexpResult(Tensor._wrap(m, input._device), Tensor._wrap(e.astype(np.int32), input._device))
+
+
+# ------------------------------------------------------------------------------------------------
+# signs, blends, clamps
+
+
+def sgn(input: Tensor) -> Tensor:
+    """The sign (``sign`` for real tensors); gradient zero."""
+    return _F.sign(input)
+
+
+def signbit(input: Tensor) -> Tensor:
+    """True where the sign bit is set (``-0.0`` included); a bool tensor."""
+    _check(input, "signbit")
+    xp = input._device.xp
+    d = input._data
+    r = xp.signbit(d) if d.dtype.kind == "f" else (d < 0)
+    return Tensor._wrap(xp.asarray(r), input._device)
+
+
+def copysign(input, other) -> Tensor:
+    """``|input|`` with the sign (bit) of ``other``; gradient ``sign(input) * sign(out)`` (0 at input 0)."""
+    a, b = _promote(input, other, to_float=True)
+    ref = _ref(a, b)
+    a = _tensor_of(a, ref)
+    xp = ref._device.xp
+    bd = _raw(b)
+    neg = xp.signbit(bd) if isinstance(b, Tensor) else math.copysign(1.0, bd) < 0
+    s = xp.where(xp.asarray(neg), -1.0, 1.0).astype(a._data.dtype)
+    return _p.Abs()(a) * Tensor._wrap(s, ref._device)
+
+
+def heaviside(input: Tensor, values) -> Tensor:
+    """0 where ``input < 0``, ``values`` where ``input == 0``, 1 where ``input > 0`` (not differentiable)."""
+    _check(input, "heaviside")
+    if isinstance(values, Tensor) and values._data.dtype != input._data.dtype:
+        raise RuntimeError(
+            f"heaviside is not yet implemented for tensors with different dtypes ({input.dtype.name} and {values.dtype.name})"
+        )
+    xp = input._device.xp
+    d = input._data
+    r = xp.where(d == 0, _raw(values), d > 0).astype(d.dtype)
+    return Tensor._wrap(r, input._device)
+
+
+def lerp(input: Tensor, end: Tensor, weight) -> Tensor:
+    """``input + weight * (end - input)``, exact at ``weight == 1`` (PyTorch's two-sided formula)."""
+    _check(input, "lerp")
+    a, b = _F._operands(input, end)
+    diff = b - a
+    if not isinstance(weight, Tensor):
+        return a + weight * diff if builtins.abs(weight) < 0.5 else b - diff * (1 - weight)
+    w = _F._cast(weight, diff._data.dtype)
+    near = input._device.xp.abs(w._data) < 0.5
+    return _p.Where(near)(a + w * diff, b - diff * (1 - w))
+
+
+def addcmul(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1) -> Tensor:
+    """``input + value * tensor1 * tensor2``."""
+    prod = _F.mul(tensor1, tensor2)
+    return _F.add(input, prod if value == 1 else _F.mul(prod, value))
+
+
+def addcdiv(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1) -> Tensor:
+    """``input + value * tensor1 / tensor2``."""
+    if all(isinstance(t, Tensor) and t._data.dtype.kind in "biu" for t in (tensor1, tensor2)):
+        raise RuntimeError(
+            "Integer division with addcdiv is no longer supported, and in a future release addcdiv will perform "
+            "a true division of tensor1 and tensor2. Use addcdiv with floating tensors instead"
+        )
+    q = _F.div(tensor1, tensor2)
+    return _F.add(input, q if value == 1 else _F.mul(q, value))
+
+
+def nan_to_num(input: Tensor, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None) -> Tensor:
+    """NaN, +inf and -inf replaced by ``nan``, ``posinf`` and ``neginf`` (default: the dtype's largest
+    and smallest finite values); gradient 1 where the input is finite, 0 where it was replaced."""
+    _check(input, "nan_to_num")
+    d = input._data
+    if d.dtype.kind != "f":
+        return _F.clone(input)
+    xp = input._device.xp
+    finite = xp.isfinite(d)
+    fill = xp.nan_to_num(d, nan=nan, posinf=posinf, neginf=neginf)
+    return _p.Where(finite)(input, Tensor._wrap(fill, input._device))
+
+
+def clamp_min(input: Tensor, min) -> Tensor:
+    """``clamp(input, min=min)``."""
+    return _F.clamp(input, min=min)
+
+
+def clamp_max(input: Tensor, max) -> Tensor:
+    """``clamp(input, max=max)``."""
+    return _F.clamp(input, max=max)
+
+
+def _nan_ignoring(pick: str):
+    def fn(input: Tensor, other: Tensor) -> Tensor:
+        a, b = _F._operands(input, other)
+        xp = _ref(a, b)._device.xp
+        ad, bd = _raw(a), _raw(b)
+        take_a = getattr(xp, pick)(ad, bd) | (xp.isnan(bd) if xp.asarray(bd).dtype.kind == "f" else False)
+        return _p.Where(xp.asarray(take_a))(a, b)
+
+    return fn
+
+
+fmax = _nan_ignoring("greater_equal")
+fmin = _nan_ignoring("less_equal")
+fmax.__name__, fmin.__name__ = "fmax", "fmin"
+fmax.__doc__ = "Elementwise maximum that ignores NaN (NaN only where both are NaN); ties send the gradient to input."
+fmin.__doc__ = "Elementwise minimum that ignores NaN (NaN only where both are NaN); ties send the gradient to input."
+
+
+# ------------------------------------------------------------------------------------------------
+# predicates and integer ops
+
+
+def isclose(input: Tensor, other, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> Tensor:
+    """``|input - other| <= atol + rtol * |other|`` elementwise (infinities equal when they agree)."""
+    _check(input, "isclose")
+    if isinstance(other, Tensor) and other._data.dtype != input._data.dtype:
+        raise RuntimeError(
+            f"isclose(): expected both tensors to be the same dtype, but got {input.dtype.name} and {other.dtype.name}"
+        )
+    xp = input._device.xp
+    r = xp.isclose(input._data, _raw(other), rtol=rtol, atol=atol, equal_nan=equal_nan)
+    return Tensor._wrap(xp.asarray(r), input._device)
+
+
+def _raw_pred(name: str, fn, doc: str):
+    def pred(input: Tensor) -> Tensor:
+        _check(input, name)
+        return Tensor._wrap(input._device.xp.asarray(fn(input._device.xp, input._data)), input._device)
+
+    pred.__name__ = pred.__qualname__ = name
+    pred.__doc__ = doc
+    return pred
+
+
+isposinf = _raw_pred("isposinf", lambda xp, d: d == xp.inf if d.dtype.kind == "f" else xp.zeros(d.shape, bool), "True at +inf.")
+isneginf = _raw_pred("isneginf", lambda xp, d: d == -xp.inf if d.dtype.kind == "f" else xp.zeros(d.shape, bool), "True at -inf.")
+isreal = _raw_pred("isreal", lambda xp, d: xp.ones(d.shape, bool), "True everywhere (einframe tensors are real).")
+logical_xor = _F.logical_xor
+
+
+def _integer_op(name: str, op: str, bool_op: str | None):
+    def fn(input, other) -> Tensor:
+        a, b = _F._operands(input, other)
+        t = _ref(a, b)
+        kinds = {t._data.dtype.kind} | ({np.asarray(_raw(o)).dtype.kind for o in (a, b) if not isinstance(o, Tensor)})
+        if "f" in kinds:
+            raise NotImplementedError(
+                f"\"{name}_cpu\" not implemented for '{t.dtype.name if t._data.dtype.kind == 'f' else 'Float'}'"
+            )
+        if t._data.dtype == np.bool_ and bool_op is None:
+            raise NotImplementedError(f"\"{name}_cpu\" not implemented for 'Bool'")
+        return _p.Compare(bool_op if t._data.dtype == np.bool_ else op)(a, b)
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = f"Elementwise ``{op}`` of integer or bool tensors (no gradient)."
+    return fn
+
+
+bitwise_and = _integer_op("bitwise_and", "bitwise_and", "logical_and")
+bitwise_or = _integer_op("bitwise_or", "bitwise_or", "logical_or")
+bitwise_xor = _integer_op("bitwise_xor", "bitwise_xor", "logical_xor")
+bitwise_left_shift = _integer_op("bitwise_left_shift", "left_shift", None)
+bitwise_right_shift = _integer_op("bitwise_right_shift", "right_shift", None)
+gcd = _integer_op("gcd", "gcd", None)
+lcm = _integer_op("lcm", "lcm", None)
+
+
+def bitwise_not(input: Tensor) -> Tensor:
+    """``~x`` of an integer tensor, logical not of a bool tensor (no gradient)."""
+    _check(input, "bitwise_not")
+    if input._data.dtype.kind == "f":
+        raise NotImplementedError(f"\"bitwise_not_cpu\" not implemented for '{input.dtype.name}'")
+    xp = input._device.xp
+    return Tensor._wrap(xp.asarray(xp.invert(input._data)), input._device)
+
+
+def nextafter(input: Tensor, other) -> Tensor:
+    """The next floating value after ``input`` toward ``other`` (no gradient)."""
+    a, b = _F._operands(input, other)
+    t = _ref(a, b)
+    if t._data.dtype.kind != "f":
+        raise RuntimeError("nextafter: expected floating tensors")
+    xp = t._device.xp
+    return Tensor._wrap(xp.asarray(xp.nextafter(_raw(a), _raw(b))).astype(t._data.dtype, copy=False), t._device)
+
+
+# ------------------------------------------------------------------------------------------------
+# NumPy-style aliases
+
+multiply = _F.mul
+divide = _F.div
+subtract = _F.sub
+negative = _F.neg
+absolute = _F.abs
+
+
+def positive(input: Tensor) -> Tensor:
+    """``input`` itself (``+x``); refused for bool tensors, as PyTorch."""
+    _check(input, "positive")
+    if input._data.dtype == np.bool_:
+        raise RuntimeError("The `+` operator, on a bool tensor is not supported.")
+    return input
+
+
+def rsub(input, other, *, alpha=1) -> Tensor:
+    """``other - alpha * input``."""
+    return _F.sub(other, input if alpha == 1 else _F.mul(input, alpha))
+
+
+# ------------------------------------------------------------------------------------------------
+# Tensor methods and in-place variants
+
+
+def _ip(fn, name: str):
+    """The in-place method ``x.<name>(...)``: ``fn``'s result written into ``x`` (PyTorch's casting
+    rules: a float result refuses to go into an integer tensor)."""
+
+    def method(self: Tensor, *args, **kwargs) -> Tensor:
+        others = [*args, *kwargs.values()]
+        return _F._inplace(self, lambda s: fn(s, *args, **kwargs), *others)
+
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = f"In-place version of :func:`{fn.__name__}`."
+    return method
+
+
+def _float_power_(self: Tensor, exponent) -> Tensor:
+    if self._data.dtype != np.float64:
+        raise RuntimeError(
+            f"the base given to float_power_ has dtype {self.dtype.name} but the operation's result requires dtype float64"
+        )
+    return _F._inplace(self, lambda s: float_power(s, exponent), exponent)
+
+
+_OUT_OF_PLACE = [
+    "floor", "ceil", "round", "trunc", "fix", "frac", "fmod", "remainder", "floor_divide", "tan", "asin", "arcsin",
+    "acos", "arccos", "atan", "arctan", "atan2", "arctan2", "hypot", "sinh", "cosh", "asinh", "arcsinh", "acosh",
+    "arccosh", "atanh", "arctanh", "deg2rad", "rad2deg", "sinc", "log2", "log10", "exp2", "logaddexp",
+    "logaddexp2", "xlogy", "logit", "erfc", "erfinv", "lgamma", "digamma", "mvlgamma", "float_power", "ldexp",
+    "frexp", "sgn", "signbit", "copysign", "heaviside", "lerp", "addcmul", "addcdiv", "nan_to_num", "clamp_min",
+    "clamp_max", "fmin", "fmax", "isclose", "isposinf", "isneginf", "isreal", "logical_xor", "bitwise_and",
+    "bitwise_or", "bitwise_xor", "bitwise_not", "bitwise_left_shift", "bitwise_right_shift", "gcd", "lcm",
+    "nextafter", "multiply", "divide", "subtract", "negative", "positive", "absolute",
+]  # fmt: skip
+
+# in-place methods of this family's functions, and of the core ones ``_functions`` has no ``_`` for
+_IN_PLACE = [
+    "floor", "ceil", "round", "trunc", "fix", "frac", "fmod", "remainder", "floor_divide", "tan", "asin", "arcsin",
+    "acos", "arccos", "atan", "arctan", "atan2", "arctan2", "hypot", "sinh", "cosh", "asinh", "arcsinh", "acosh",
+    "arccosh", "atanh", "arctanh", "deg2rad", "rad2deg", "sinc", "log2", "log10", "exp2", "xlogy", "logit", "erfc",
+    "erfinv", "lgamma", "digamma", "mvlgamma", "ldexp", "sgn", "copysign", "heaviside", "lerp", "addcmul",
+    "addcdiv", "nan_to_num", "clamp_min", "clamp_max", "logical_xor", "bitwise_and", "bitwise_or", "bitwise_xor",
+    "bitwise_not", "bitwise_left_shift", "bitwise_right_shift", "gcd", "lcm", "nextafter", "multiply", "divide",
+    "subtract", "negative", "absolute",
+    # core functions of ``_functions`` without an in-place method there
+    "abs", "sign", "log", "sin", "cos", "erf", "square", "rsqrt", "reciprocal", "log1p", "expm1", "true_divide",
+    "logical_and", "logical_or", "logical_not", "clip",
+]  # fmt: skip
+
+
+def _methods() -> dict:
+    g = globals()
+    out = {name: g[name] for name in _OUT_OF_PLACE}
+    for name in _IN_PLACE:
+        fn = g[name] if name in g else getattr(_F, name)
+        out[name + "_"] = _ip(fn, name + "_")
+    out["polygamma"] = lambda self, n: polygamma(n, self)
+    out["polygamma_"] = lambda self, n: _F._inplace(self, lambda s: polygamma(n, s))
+    out["float_power_"] = _float_power_
+    return {k: v for k, v in out.items() if not hasattr(Tensor, k)}  # never replace a method the core has
+
+
+METHODS: dict = _methods()

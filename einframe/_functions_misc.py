@@ -1,10 +1,513 @@
 """``ef.*`` functions and ``Tensor`` methods: tensor creation helpers and miscellaneous Tensor methods (new_*, random in-place fills, metadata).
 
 Wired by :mod:`einframe._functions`: every name in ``__all__`` becomes ``ef.<name>``, and every entry
-of ``METHODS`` (method name -> function taking the tensor first) a ``Tensor`` method.
+of ``METHODS`` (method name -> function taking the tensor first) a ``Tensor`` method (a ``property``
+object as the value gives a property, such as ``x.mH``).
+
+Also PyTorch's top-level linear-algebra names (``ef.inverse``, ``ef.det``, ``ef.svd`` with
+``torch.svd``'s V-not-Vᴴ semantics, ...), thin wrappers over :mod:`einframe.linalg`.
 """
 
 from __future__ import annotations
 
-__all__: list[str] = []
-METHODS: dict = {}
+import math
+import sys
+from collections import namedtuple
+
+import numpy as np
+
+from . import _functions as F
+from . import dtypes as _dt
+from . import linalg as _linalg
+from .backend import CPU, to_backend
+from .ops.pointwise import sum_to
+from .random import generator
+from .tensor import Tensor
+
+__all__ = [
+    # linear algebra (torch.* spellings)
+    "inverse", "det", "logdet", "slogdet", "cholesky", "cholesky_solve", "cholesky_inverse", "triangular_solve",
+    "svd", "qr", "pinverse", "matrix_power", "matrix_exp", "chain_matmul", "mv", "inner", "vdot", "cross", "ger",
+    # creation / random
+    "logspace", "bernoulli", "multinomial", "poisson", "normal",
+    # type and tensor queries
+    "is_tensor", "numel", "is_floating_point", "result_type", "promote_types", "can_cast", "set_printoptions",
+]  # fmt: skip
+
+SVDResult = namedtuple("svd", ["U", "S", "V"])
+QRResult = namedtuple("qr", ["Q", "R"])
+SlogdetResult = namedtuple("slogdet", ["sign", "logabsdet"])
+TriangularSolveResult = namedtuple("triangular_solve", ["solution", "cloned_coefficient"])
+
+
+# ------------------------------------------------------------------------------------------------
+# linear algebra with torch.* spellings
+
+
+def inverse(input: Tensor, *, out=None) -> Tensor:
+    """``ef.linalg.inv``."""
+    return _linalg.inv(input)
+
+
+def det(input: Tensor) -> Tensor:
+    """``ef.linalg.det``."""
+    return _linalg.det(input)
+
+
+def slogdet(input: Tensor):
+    """``(sign, logabsdet)``, as ``ef.linalg.slogdet``."""
+    return SlogdetResult(*_linalg.slogdet(input))
+
+
+def logdet(input: Tensor) -> Tensor:
+    """``log(det(input))``: NaN for a negative determinant, -inf for a singular matrix."""
+    sign, logabs = _linalg.slogdet(input)
+    return F.where(F.lt(sign, 0), math.nan, logabs)
+
+
+def cholesky(input: Tensor, upper: bool = False, *, out=None) -> Tensor:
+    """``ef.linalg.cholesky`` (``upper`` positional, as ``torch.cholesky``)."""
+    return _linalg.cholesky(input, upper=upper)
+
+
+def cholesky_solve(input: Tensor, input2: Tensor, upper: bool = False, *, out=None) -> Tensor:
+    """Solve ``A X = input`` given the Cholesky factor ``input2`` of ``A`` (two triangular solves)."""
+    lo = input2.mT if upper else input2
+    y = _linalg.solve_triangular(lo, input, upper=False)
+    return _linalg.solve_triangular(lo.mT, y, upper=True)
+
+
+def cholesky_inverse(input: Tensor, upper: bool = False, *, out=None) -> Tensor:
+    """``A^-1`` given the Cholesky factor of ``A``: ``L^-T L^-1``."""
+    lo = input.mT if upper else input
+    li = _linalg.inv(lo)
+    return li.mT @ li
+
+
+def triangular_solve(b: Tensor, A: Tensor, upper: bool = True, transpose: bool = False, unitriangular: bool = False):
+    """``(solution, cloned_coefficient)`` of ``A X = b`` (``A^T X = b`` with ``transpose``), reading one triangle."""
+    t = A.mT if transpose else A
+    x = _linalg.solve_triangular(t, b, upper=upper != transpose, unitriangular=unitriangular)
+    return TriangularSolveResult(x, A.clone())
+
+
+def svd(input: Tensor, some: bool = True, compute_uv: bool = True, *, out=None):
+    """``torch.svd``: ``(U, S, V)`` with ``input = U diag(S) V^T`` (V, not Vᴴ); ``some=False`` gives
+    full U and V; ``compute_uv=False`` gives zero-filled U and V (m x m, n x n)."""
+    if not compute_uv:
+        s = _linalg.svdvals(input)
+        xp, dev = input._device.xp, input._device
+        m, n = input._data.shape[-2:]
+        batch = input._data.shape[:-2]
+        z = [Tensor._wrap(xp.zeros((*batch, k, k), dtype=input._data.dtype), dev) for k in (m, n)]
+        return SVDResult(z[0], s, z[1])
+    u, s, vh = _linalg.svd(input, full_matrices=not some)
+    return SVDResult(u, s, vh.mT)
+
+
+def qr(input: Tensor, some: bool = True, *, out=None):
+    """``torch.qr``: reduced (``some=True``) or complete QR."""
+    return QRResult(*_linalg.qr(input, "reduced" if some else "complete"))
+
+
+def pinverse(input: Tensor, rcond: float = 1e-15) -> Tensor:
+    """Pseudo-inverse cutting singular values below ``rcond * σ_max``."""
+    return _linalg.pinv(input, rtol=rcond)
+
+
+def matrix_power(input: Tensor, n: int) -> Tensor:
+    """``ef.linalg.matrix_power``."""
+    return _linalg.matrix_power(input, n)
+
+
+def matrix_exp(input: Tensor) -> Tensor:
+    """``ef.linalg.matrix_exp``."""
+    return _linalg.matrix_exp(input)
+
+
+def chain_matmul(*matrices, out=None) -> Tensor:
+    """The product of 2-D matrices in the cheapest order (``ef.linalg.multi_dot``)."""
+    if len(matrices) == 1 and isinstance(matrices[0], (list, tuple)):
+        matrices = tuple(matrices[0])
+    if not matrices:
+        raise RuntimeError("chain_matmul(): Expected one or more matrices")
+    for m in matrices:
+        if m.ndim != 2:
+            raise RuntimeError(f"Tensor dimension is {m.ndim}, expected 2 instead.")
+    if len(matrices) == 1:
+        return matrices[0].clone()
+    return _linalg.multi_dot(matrices)
+
+
+def mv(input: Tensor, vec: Tensor, *, out=None) -> Tensor:
+    """Matrix-vector product (``'ij,j->i'``)."""
+    if input.ndim != 2 or vec.ndim != 1:
+        raise RuntimeError(f"vector + matrix @ vector expected, got 1, {input.ndim}, {vec.ndim}")
+    if input.shape[1] != vec.shape[0]:
+        raise RuntimeError(
+            f"size mismatch, got input ({input.shape[0]}), mat ({input.shape[0]}x{input.shape[1]}), vec ({vec.shape[0]})"
+        )
+    return F.matmul(input, vec)
+
+
+def inner(input: Tensor, other: Tensor, *, out=None) -> Tensor:
+    """Sum over the last dims: shape ``input.shape[:-1] + other.shape[:-1]`` (a product for 0-d inputs)."""
+    if not isinstance(other, Tensor) or input.ndim == 0 or other.ndim == 0:
+        return input * other
+    if input.shape[-1] != other.shape[-1]:
+        raise RuntimeError(
+            f"inner() the last dimension must match on both input tensors but got shapes {list(input.shape)} and {list(other.shape)}"
+        )
+    return F.einsum(_inner_eq(input.ndim, other.ndim), input, other)
+
+
+def _inner_eq(na: int, nb: int) -> str:
+    from opt_einsum import get_symbol
+
+    a = "".join(get_symbol(i) for i in range(na - 1))
+    b = "".join(get_symbol(na + i) for i in range(nb - 1))
+    k = get_symbol(na + nb)
+    return f"{a}{k},{b}{k}->{a}{b}"
+
+
+def vdot(input: Tensor, other: Tensor, *, out=None) -> Tensor:
+    """Dot product of two 1-D tensors (real: ``ef.dot``)."""
+    if input.ndim != 1 or other.ndim != 1:
+        raise RuntimeError(f"1D tensors expected, but got {input.ndim}D and {other.ndim}D tensors")
+    if input.shape[0] != other.shape[0]:
+        n, m = input.shape[0], other.shape[0]
+        raise RuntimeError(
+            f"inconsistent tensor size, expected tensor [{n}] and src [{m}] to have the same number of elements, "
+            f"but got {n} and {m} elements respectively"
+        )
+    return F.dot(input, other)
+
+
+def cross(input: Tensor, other: Tensor, dim: int | None = None, *, out=None) -> Tensor:
+    """``torch.cross``: with ``dim=None``, the first dim of size 3 (prefer ``ef.linalg.cross``)."""
+    if dim is None:
+        shape = np.broadcast_shapes(tuple(input.shape), tuple(other.shape))
+        dim = next((i for i, n in enumerate(shape) if n == 3), -1)
+    return _linalg.cross(input, other, dim=dim)
+
+
+def ger(input: Tensor, vec2: Tensor) -> Tensor:
+    """Outer product (the old name of ``ef.outer``)."""
+    return F.outer(input, vec2)
+
+
+# ------------------------------------------------------------------------------------------------
+# creation and random sampling (seeded by ef.manual_seed)
+
+
+def logspace(start, end, steps: int, base: float = 10.0, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """``base ** linspace(start, end, steps)``."""
+    d = F._np_dtype(dtype)
+    data = np.power(float(base), np.linspace(float(start), float(end), int(steps), dtype=np.float64))
+    if d.kind in "iub":
+        data = np.trunc(data)
+    return F._make(data.astype(d), dtype, device, requires_grad)
+
+
+def _host(t: Tensor) -> np.ndarray:
+    return np.asarray(to_backend(t._data, CPU))
+
+
+def _new(like: Tensor, data: np.ndarray) -> Tensor:
+    return Tensor._wrap(to_backend(data, like._device), like._device)
+
+
+def bernoulli(input: Tensor, p=None, *, generator_=None, out=None) -> Tensor:
+    """0/1 samples with probability ``input`` (or the scalar ``p``), in ``input``'s dtype (no gradient)."""
+    probs = _host(input) if p is None else np.full(tuple(input.shape), float(p))
+    if (probs < 0).any() or (probs > 1).any():
+        raise RuntimeError("Expected p_in >= 0 && p_in <= 1 to be true, but got false.")
+    return _new(input, (generator().random(probs.shape) < probs).astype(input._data.dtype))
+
+
+def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *, generator_=None, out=None) -> Tensor:
+    """Indices sampled from the (unnormalised) weights in each row of ``input`` (int64)."""
+    w = _host(input).astype(np.float64)
+    if w.ndim not in (1, 2):
+        raise RuntimeError(f"prob_dist must be 1 or 2 dim, got {w.ndim}")
+    if not np.isfinite(w).all() or (w < 0).any():
+        raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
+    n = w.shape[-1]
+    if not replacement and num_samples > n:
+        raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without replacement")
+    rows = w.reshape(-1, n)
+    g = generator()
+    out = np.empty((rows.shape[0], num_samples), dtype=np.int64)
+    for i, r in enumerate(rows):
+        s = r.sum()
+        if s <= 0:
+            raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
+        if not replacement and np.count_nonzero(r) < num_samples:
+            raise RuntimeError(
+                "invalid multinomial distribution (with replacement=False, not enough non-negative category to sample)"
+            )
+        out[i] = g.choice(n, size=num_samples, replace=replacement, p=r / s)
+    return _new(input, out.reshape(w.shape[:-1] + (num_samples,)))
+
+
+def poisson(input: Tensor, generator_=None) -> Tensor:
+    """Poisson samples with rates ``input``, in ``input``'s dtype (no gradient)."""
+    return _new(input, generator().poisson(_host(input)).astype(input._data.dtype))
+
+
+def normal(mean=0.0, std=1.0, size=None, *, generator_=None, out=None, dtype=None, device=None, requires_grad=False):
+    """``N(mean, std²)`` samples: tensor means and/or stds (broadcast), or floats with ``size``.
+    The samples carry no gradient to ``mean``/``std``."""
+    tm, ts = isinstance(mean, Tensor), isinstance(std, Tensor)
+    if not tm and not ts:
+        if size is None:
+            raise TypeError("normal() with float mean and std needs a size")
+        return F._make(
+            generator().normal(float(mean), float(std), F._size((size,))).astype(F._np_dtype(dtype)), dtype, device, requires_grad
+        )
+    like = mean if tm else std
+    m = _host(mean) if tm else float(mean)
+    s = _host(std) if ts else float(std)
+    if (np.asarray(s) < 0).any():
+        raise RuntimeError("normal expects all elements of std >= 0.0")
+    shape = np.broadcast_shapes(np.shape(m), np.shape(s))
+    dt = like._data.dtype if like._data.dtype.kind == "f" else _dt.get_default_dtype().np
+    return _new(like, generator().normal(m, s, shape).astype(dt))
+
+
+# ------------------------------------------------------------------------------------------------
+# type and tensor queries
+
+
+def is_tensor(obj) -> bool:
+    return isinstance(obj, Tensor)
+
+
+def numel(input: Tensor) -> int:
+    return int(input._data.size)
+
+
+def is_floating_point(input: Tensor) -> bool:
+    return input._data.dtype.kind == "f"
+
+
+def _proxy(x):
+    if isinstance(x, Tensor):
+        return Tensor._wrap(np.zeros(() if x._data.ndim == 0 else (0,), dtype=x._data.dtype), CPU)
+    return x
+
+
+def result_type(tensor1, tensor2) -> _dt.dtype:
+    """The dtype an arithmetic op on these operands gives (PyTorch's promotion: categories bool <
+    integer < floating; 0-d tensors and Python numbers do not raise the precision within one)."""
+    a, b = _proxy(tensor1), _proxy(tensor2)
+    if not isinstance(a, Tensor) and not isinstance(b, Tensor):
+        a = F.tensor(a)
+    return F.add(a, b).dtype
+
+
+def promote_types(type1, type2) -> _dt.dtype:
+    """The smallest dtype both promote to: within a category numpy's rule, across categories the
+    higher category's dtype (``promote_types(int64, float16) == float16``)."""
+    a, b = _dt.to_numpy_dtype(type1), _dt.to_numpy_dtype(type2)
+    ca, cb = F._category(a), F._category(b)
+    if ca == cb:
+        return _dt.from_numpy_dtype(np.promote_types(a, b))
+    return _dt.from_numpy_dtype(a if ca > cb else b)
+
+
+def can_cast(from_, to) -> bool:
+    """Whether PyTorch allows the cast under its type-promotion rules (no float -> integer, no
+    non-bool -> bool)."""
+    return F._category(_dt.to_numpy_dtype(from_)) <= F._category(_dt.to_numpy_dtype(to))
+
+
+def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=None, profile=None, sci_mode=None):
+    """Tensor ``repr`` options, as ``torch.set_printoptions`` (``profile``: 'default', 'short', 'full')."""
+    from .tensor import PRINT_OPTIONS
+
+    profiles = {
+        "default": dict(precision=4, threshold=1000, edgeitems=3, linewidth=80),
+        "short": dict(precision=2, threshold=1000, edgeitems=2, linewidth=80),
+        "full": dict(precision=4, threshold=sys.maxsize, edgeitems=3, linewidth=80),
+    }
+    if profile is not None:
+        PRINT_OPTIONS.update(profiles[profile])
+    for k, v in (("precision", precision), ("threshold", threshold), ("edgeitems", edgeitems), ("linewidth", linewidth)):
+        if v is not None:
+            PRINT_OPTIONS[k] = sys.maxsize if v == math.inf else v
+    PRINT_OPTIONS["sci_mode"] = sci_mode
+
+
+# ------------------------------------------------------------------------------------------------
+# Tensor methods
+
+
+def _new_factory(fill):
+    def method(self: Tensor, *size, dtype=None, device=None, requires_grad: bool = False, **kw) -> Tensor:
+        return fill(*size, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad, **kw)
+
+    return method
+
+
+def new_full(self: Tensor, size, fill_value, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """A tensor of ``size`` filled with ``fill_value``, with this tensor's dtype and device by default."""
+    return F.full(size, fill_value, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
+
+
+def new_tensor(self: Tensor, data, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """A copy of ``data`` with this tensor's dtype and device by default."""
+    if isinstance(data, Tensor):
+        data = data.detach()
+    return F.tensor(data, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
+
+
+def _ptr(a) -> int:
+    return int(a.ctypes.data) if isinstance(a, np.ndarray) else int(a.data.ptr)
+
+
+def stride(self: Tensor, dim: int | None = None):
+    """Strides in elements (a tuple, or one dim's)."""
+    st = tuple(s // self._data.itemsize for s in self._data.strides)
+    return st if dim is None else st[self._dim(dim)]
+
+
+def storage_offset(self: Tensor) -> int:
+    """Offset of the first element from the start of the memory it views, in elements."""
+    root = self._data
+    while getattr(root, "base", None) is not None and hasattr(root.base, "dtype"):
+        root = root.base
+    return (_ptr(self._data) - _ptr(root)) // self._data.itemsize
+
+
+def data_ptr(self: Tensor) -> int:
+    return _ptr(self._data)
+
+
+def ndimension(self: Tensor) -> int:
+    return self._data.ndim
+
+
+def _H(self: Tensor) -> Tensor:
+    if self._data.ndim not in (0, 2):
+        raise RuntimeError(f"tensor.H is only supported on matrices (2-D tensors). Got {self._data.ndim}-D tensor.")
+    return self if self._data.ndim == 0 else self.transpose(0, 1)
+
+
+def _mH(self: Tensor) -> Tensor:
+    if self._data.ndim < 2:
+        raise RuntimeError(f"tensor.mH is only supported on matrices or batches of matrices. Got {self._data.ndim}-D tensor.")
+    return self.transpose(-2, -1)
+
+
+def apply_(self: Tensor, callable) -> Tensor:
+    """Replace every element ``v`` by ``callable(v)``, in place (CPU tensors, outside autograd)."""
+    _check_python_inplace(self, "apply_")
+    flat = self._data.reshape(-1)
+    for i in range(flat.size):
+        flat[i] = callable(flat[i].item())
+    self._vc[0] += 1
+    return self
+
+
+def map_(self: Tensor, tensor: Tensor, callable) -> Tensor:
+    """``self[i] = callable(self[i], tensor[i])`` elementwise (``tensor`` broadcast), in place."""
+    _check_python_inplace(self, "map_")
+    other = np.broadcast_to(_host(tensor), self._data.shape).reshape(-1)
+    flat = self._data.reshape(-1)
+    for i in range(flat.size):
+        flat[i] = callable(flat[i].item(), other[i].item())
+    self._vc[0] += 1
+    return self
+
+
+def _check_python_inplace(x: Tensor, name: str) -> None:
+    if x._device.type != "cpu":
+        raise TypeError(f"{name} is only implemented on CPU tensors")
+    if x._rg:
+        raise RuntimeError(f"{name}(): a tensor that requires grad can't be modified by a Python callable in place")
+    if not x._data.flags.c_contiguous or not x._data.flags.writeable:
+        x._data = np.ascontiguousarray(x._data)  # pragma: no cover - views are rare here
+
+
+def pin_memory(self: Tensor, device=None) -> Tensor:
+    """A no-op (einframe's host memory needs no pinning): returns ``self``."""
+    return self
+
+
+def share_memory_(self: Tensor) -> Tensor:
+    """A no-op: returns ``self``."""
+    return self
+
+
+def is_pinned(self: Tensor, device=None) -> bool:
+    return False
+
+
+def sum_to_size(self: Tensor, *size) -> Tensor:
+    """Sum broadcast dims away so the result has ``size`` (which must expand to ``self.shape``)."""
+    size = F._size(size)
+    shape = tuple(self._data.shape)
+    ok = len(size) <= len(shape) and all(s in (1, t) for s, t in zip(reversed(size), reversed(shape)))
+    if not ok:
+        raise RuntimeError(f"size {{{list(size)}}} is not expandable to size {{{list(shape)}}}.")
+    r = sum_to(self, size)
+    return r if tuple(r._data.shape) == size else r.reshape(size)
+
+
+def _fill_(draw, name: str):
+    def method(self: Tensor, *args, generator=None, **kw) -> Tensor:
+        return F._random_(lambda g, s: draw(g, s, *args, **kw))(self)
+
+    method.__name__ = name
+    return method
+
+
+def _bernoulli_draw(g, shape, p=0.5):
+    if isinstance(p, Tensor):
+        p = np.broadcast_to(_host(p), shape)
+    return g.random(shape) < p
+
+
+bernoulli_ = _fill_(_bernoulli_draw, "bernoulli_")
+exponential_ = _fill_(lambda g, s, lambd=1.0: g.exponential(1.0 / lambd, s), "exponential_")
+geometric_ = _fill_(lambda g, s, p: g.geometric(p, s), "geometric_")
+log_normal_ = _fill_(lambda g, s, mean=1.0, std=2.0: g.lognormal(mean, std, s), "log_normal_")
+cauchy_ = _fill_(lambda g, s, median=0.0, sigma=1.0: median + sigma * g.standard_cauchy(s), "cauchy_")
+
+
+def random_(self: Tensor, from_=None, to=None, *, generator=None) -> Tensor:
+    """Integers in ``[from, to)``: ``random_(to)`` from 0; ``random_()`` from 0 to 2**mantissa (floats)
+    or the dtype's maximum (integers), as PyTorch."""
+    if from_ is None and to is None:
+        dt = self._data.dtype
+        lo, hi = 0, (2 ** (np.finfo(dt).nmant + 1) + 1 if dt.kind == "f" else (2 if dt == np.bool_ else int(np.iinfo(dt).max)))
+    elif to is None:
+        lo, hi = 0, int(from_)
+    else:
+        lo, hi = int(from_), int(to)
+    if lo >= hi:
+        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={lo} >= to={hi}")
+    return F._random_(lambda g, s: g.integers(lo, hi, s))(self)
+
+
+METHODS: dict = {
+    # linear algebra
+    "inverse": inverse, "det": det, "logdet": logdet, "slogdet": slogdet, "cholesky": cholesky,
+    "cholesky_solve": cholesky_solve, "cholesky_inverse": cholesky_inverse, "triangular_solve": triangular_solve,
+    "svd": svd, "qr": qr, "pinverse": pinverse, "matrix_power": matrix_power, "matrix_exp": matrix_exp, "mv": mv,
+    "inner": inner, "vdot": vdot, "cross": cross, "ger": ger,
+    # creation
+    "new_zeros": _new_factory(F.zeros), "new_ones": _new_factory(F.ones), "new_empty": _new_factory(F.empty),
+    "new_full": new_full, "new_tensor": new_tensor,
+    # metadata
+    "stride": stride, "storage_offset": storage_offset, "data_ptr": data_ptr, "ndimension": ndimension,
+    "nbytes": property(lambda self: int(self._data.nbytes)), "itemsize": property(lambda self: self._data.itemsize),
+    "H": property(_H), "mH": property(_mH), "is_pinned": is_pinned,
+    # in place / no-ops
+    "apply_": apply_, "map_": map_, "pin_memory": pin_memory, "share_memory_": share_memory_,
+    "sum_to_size": sum_to_size,
+    # random fills
+    "bernoulli_": bernoulli_, "exponential_": exponential_, "geometric_": geometric_, "log_normal_": log_normal_,
+    "cauchy_": cauchy_, "random_": random_, "bernoulli": bernoulli,
+}  # fmt: skip

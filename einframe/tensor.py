@@ -14,6 +14,9 @@ from .backend import CPU, device, get_device, to_backend
 
 __all__ = ["Tensor", "Size", "zero_grads"]
 
+#: repr options, changed by ``ef.set_printoptions``
+PRINT_OPTIONS = {"precision": 4, "threshold": 1000, "edgeitems": 3, "linewidth": 80, "sci_mode": None}
+
 
 class Size(tuple):
     """The shape of a tensor: a tuple that prints like PyTorch's ``torch.Size``."""
@@ -354,11 +357,18 @@ class Tensor:
     # ---- repr -----------------------------------------------------------------------------------
     def __repr__(self) -> str:
         a = to_backend(self._data, CPU)
-        opts: dict[str, Any] = dict(separator=", ", prefix="tensor(", threshold=1000, edgeitems=3, max_line_width=80)
+        po = PRINT_OPTIONS
+        opts: dict[str, Any] = dict(
+            separator=", ", prefix="tensor(", threshold=po["threshold"], edgeitems=po["edgeitems"], max_line_width=po["linewidth"]
+        )
         if a.dtype.kind == "f":
-            opts["precision"] = 4
+            opts["precision"] = po["precision"]
             if not _is_integral_float(a):
                 opts["floatmode"] = "fixed"
+            if po["sci_mode"] is not None:
+                opts["suppress_small"] = not po["sci_mode"]
+                if po["sci_mode"]:
+                    opts["formatter"] = {"float_kind": lambda v: f"{v:.{po['precision']}e}"}
         body = np.array2string(a, **opts)
         if a.size == 0:
             body = f"[], size={tuple(a.shape)}" if a.ndim > 1 else "[]"

@@ -1,0 +1,42 @@
+"""Rows of the op table for einframe/_functions_misc.py: move to docs/_gen/optable_misc.py."""
+
+import einframe as ef
+
+
+def _x(*shape):
+    return ef.randn(*shape, dtype=ef.float64).requires_grad_()
+
+
+def _m(n=3):
+    """A well-conditioned square matrix (shifted diagonal)."""
+    return (ef.randn(n, n, dtype=ef.float64) + 3 * ef.eye(n, dtype=ef.float64)).requires_grad_()
+
+
+def _spd(n=3):
+    a = ef.randn(n, n, dtype=ef.float64)
+    return (a @ a.T + 3 * ef.eye(n, dtype=ef.float64)).requires_grad_()
+
+
+SAMPLES = {
+    "inverse": lambda: ef.inverse(_m()),
+    "det": lambda: ef.det(_m()),
+    "logdet": lambda: ef.logdet(_spd()),
+    "slogdet": lambda: ef.slogdet(_m()).logabsdet,
+    "cholesky": lambda: ef.cholesky(_spd()),
+    "cholesky_solve": lambda: ef.cholesky_solve(_x(3, 2), ef.cholesky(_spd())),
+    "cholesky_inverse": lambda: ef.cholesky_inverse(ef.cholesky(_spd())),
+    "triangular_solve": lambda: ef.triangular_solve(_x(3, 2), _m()).solution,
+    "svd": lambda: ef.svd(_x(4, 3)).U,
+    "qr": lambda: ef.qr(_x(4, 3)).R,
+    "pinverse": lambda: ef.pinverse(_x(4, 3)),
+    "matrix_power": lambda: ef.matrix_power(_x(3, 3), 3),
+    "matrix_exp": lambda: ef.matrix_exp(_x(2, 2) * 0.1),
+    "chain_matmul": lambda: ef.chain_matmul(_x(2, 3), _x(3, 4), _x(4, 2)),
+    "mv": lambda: ef.mv(_x(2, 3), _x(3)),
+    "inner": lambda: ef.inner(_x(2, 3), _x(4, 3)),
+    "vdot": lambda: ef.vdot(_x(3), _x(3)),
+    "cross": lambda: ef.cross(_x(2, 3), _x(2, 3), dim=1),
+    "ger": lambda: ef.ger(_x(3), _x(2)),
+}
+NO_GRAD = ["bernoulli", "multinomial", "poisson", "normal"]
+OTHER = ["logspace", "is_tensor", "numel", "is_floating_point", "result_type", "promote_types", "can_cast", "set_printoptions"]
