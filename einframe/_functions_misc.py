@@ -511,3 +511,127 @@ METHODS: dict = {
     "bernoulli_": bernoulli_, "exponential_": exponential_, "geometric_": geometric_, "log_normal_": log_normal_,
     "cauchy_": cauchy_, "random_": random_, "bernoulli": bernoulli,
 }  # fmt: skip
+
+
+# ---- fused multiply-adds: ``beta * input + alpha * (one contraction)`` ---------------------------
+def _fma(eq: str, name: str):
+    def fn(input: Tensor, a: Tensor, b: Tensor, *, beta=1, alpha=1) -> Tensor:
+        prod = F.einsum(eq, a, b)
+        prod = prod if alpha == 1 else prod * alpha
+        if beta == 0:  # PyTorch ignores input (even NaN/inf in it) when beta is 0
+            return prod + F.zeros_like(input)
+        return (input if beta == 1 else input * beta) + prod
+
+    fn.__name__ = name
+    fn.__doc__ = f"``beta * input + alpha * einsum({eq!r}, a, b)`` (PyTorch's ``{name}``)."
+    return fn
+
+
+addmm = _fma("ij,jk->ik", "addmm")
+addbmm = _fma("bij,bjk->ik", "addbmm")
+baddbmm = _fma("bij,bjk->bik", "baddbmm")
+addmv = _fma("ij,j->i", "addmv")
+addr = _fma("i,j->ij", "addr")
+
+
+def _inplace_of(fn):
+    def method(self: Tensor, *args, **kwargs) -> Tensor:
+        others = [a for a in args if isinstance(a, Tensor)]
+        return F._inplace(self, lambda s: fn(s, *args, **kwargs), *others)
+
+    method.__name__ = fn.__name__ + "_"
+    method.__doc__ = f"In-place :func:`{fn.__name__}`."
+    return method
+
+
+def unfold(self: Tensor, dimension: int, size: int, step: int) -> Tensor:
+    """Every slice of ``size`` elements along ``dimension``, ``step`` apart, as a new last dim: a ``Window`` view.
+
+    >>> import einframe as ef
+    >>> ef.arange(7.0).unfold(0, 3, 2).tolist()
+    [[0.0, 1.0, 2.0], [2.0, 3.0, 4.0], [4.0, 5.0, 6.0]]
+    """
+    from .ops.window import Window
+
+    d = self._dim(dimension) if self.dim() else 0
+    n = self.shape[d] if self.dim() else 1
+    if size > n or size < 0:
+        raise RuntimeError(f"maximum size for tensor at dimension {d} is {n} but size is {size}")
+    if step <= 0:
+        raise RuntimeError(f"step is {step} but must be > 0")
+    x = self if self.dim() else self.reshape(1)
+    moved = F.movedim(x, d, -1)
+    win = Window((size,), (step,), (1,))(moved)  # (..., windows, size)
+    return F.movedim(win, -2, d)
+
+
+def fill_diagonal_(self: Tensor, fill_value, wrap: bool = False) -> Tensor:
+    """Fill the main diagonal in place (all dims equal for ndim > 2; ``wrap`` restarts it below N columns)."""
+    if self.dim() < 2:
+        raise RuntimeError("dimensions must larger than 1")
+    shape = self.shape
+    if self.dim() > 2 and len(set(shape)) != 1:
+        raise RuntimeError("all dimensions of input must be of equal length")
+    xp = self._device.xp
+    if self.dim() == 2:
+        rows, cols = shape
+        n = rows if wrap else min(rows, cols)
+        r = xp.arange(n)
+        keep = (r % (cols + 1)) < cols if wrap else r < n
+        idx = (r[keep], (r % (cols + 1))[keep] if wrap else r)
+    else:
+        r = xp.arange(shape[0])
+        idx = (r,) * self.dim()
+    mask = xp.zeros(tuple(shape), dtype=bool)
+    mask[idx] = True
+    return self.masked_fill_(Tensor._wrap(mask, self._device), fill_value)
+
+
+def ravel(input: Tensor) -> Tensor:
+    """``input.reshape(-1)``."""
+    return F.reshape(input, (-1,))
+
+
+def split_with_sizes(self: Tensor, split_sizes, dim: int = 0):
+    """``split`` with a list of sizes."""
+    return F.split(self, list(split_sizes), dim)
+
+
+def is_same_size(self: Tensor, other: Tensor) -> bool:
+    return tuple(self.shape) == tuple(other.shape)
+
+
+def is_nonzero(input: Tensor) -> bool:
+    """The truth of a one-element tensor (PyTorch's error otherwise)."""
+    if input.numel() != 1:
+        raise RuntimeError(
+            "Boolean value of Tensor with more than one value is ambiguous"
+            if input.numel()
+            else "Boolean value of Tensor with no values is ambiguous"
+        )
+    return bool(input.item())
+
+
+def get_device(self: Tensor) -> int:
+    """-1 on the CPU, else the CUDA device index (as PyTorch)."""
+    return -1 if self.device.type == "cpu" else int(self.device.index or 0)
+
+
+greater, greater_equal, less, less_equal, not_equal = F.gt, F.ge, F.lt, F.le, F.ne
+
+__all__ += [
+    "addmm", "addbmm", "baddbmm", "addmv", "addr", "ravel", "is_nonzero", "is_same_size", "greater", "greater_equal",
+    "less", "less_equal", "not_equal",
+]  # fmt: skip
+METHODS.update({
+    "addmm": addmm, "addbmm": addbmm, "baddbmm": baddbmm, "addmv": addmv, "addr": addr,
+    "addmm_": _inplace_of(addmm), "addbmm_": _inplace_of(addbmm), "baddbmm_": _inplace_of(baddbmm),
+    "addmv_": _inplace_of(addmv), "addr_": _inplace_of(addr), "tril_": _inplace_of(F.tril), "triu_": _inplace_of(F.triu),
+    "unfold": unfold, "fill_diagonal_": fill_diagonal_, "ravel": ravel, "split_with_sizes": split_with_sizes,
+    "is_same_size": is_same_size, "is_nonzero": is_nonzero, "get_device": get_device,
+    "greater": greater, "greater_equal": greater_equal, "less": less, "less_equal": less_equal, "not_equal": not_equal,
+    "byte": lambda self: self.to(_dt.uint8), "char": lambda self: self.to(_dt.int8), "short": lambda self: self.to(_dt.int16),
+    "is_complex": lambda self: False, "is_signed": lambda self: self._data.dtype.kind in "fic",
+    "is_cpu": property(lambda self: self.device.type == "cpu"), "is_inference": lambda self: False,
+    "output_nr": property(lambda self: self._output_nr),
+})  # fmt: skip

@@ -178,3 +178,66 @@ def test_set_printoptions():
     finally:
         ef.set_printoptions(profile="default")
     assert repr(x) == "tensor([1.2346, 2.0000])"
+
+
+def test_fused_multiply_adds_are_one_contraction_each():
+    rng = np.random.default_rng(0)
+    cn, an, bn = (rng.standard_normal(s) for s in ((3, 5), (3, 4), (4, 5)))
+    c, a, b = (ef.tensor(v) for v in (cn, an, bn))
+    np.testing.assert_allclose(ef.addmm(c, a, b, beta=0.5, alpha=2).numpy(), 0.5 * cn + 2 * an @ bn)
+    leaves = tuple(ef.tensor(v, requires_grad=True) for v in (cn, an, bn))
+    assert ef.autograd.gradcheck(lambda c, a, b: ef.addmm(c, a, b, beta=0.5, alpha=2), leaves)
+    bb1, bb2, cc = (ef.tensor(rng.standard_normal(s)) for s in ((2, 3, 4), (2, 4, 5), (2, 3, 5)))
+    np.testing.assert_allclose(ef.baddbmm(cc, bb1, bb2).numpy(), cc.numpy() + bb1.numpy() @ bb2.numpy())
+    np.testing.assert_allclose(ef.addbmm(c, bb1, bb2).numpy(), c.numpy() + (bb1.numpy() @ bb2.numpy()).sum(0))
+    v = ef.tensor(rng.standard_normal(4))
+    np.testing.assert_allclose(ef.addmv(ef.zeros(3, dtype=ef.float64), a, v).numpy(), a.numpy() @ v.numpy())
+    np.testing.assert_allclose(
+        ef.addr(ef.zeros(3, 4, dtype=ef.float64), c[:, 0], v).numpy(), np.outer(c.numpy()[:, 0], v.numpy())
+    )
+    nan = ef.full((3, 5), float("nan"), dtype=ef.float64)
+    assert not np.isnan(ef.addmm(nan, a, b, beta=0).numpy()).any()  # beta=0 ignores input
+    x = ef.zeros(3, 5, dtype=ef.float64)
+    assert x.addmm_(a, b) is x and np.allclose(x.numpy(), a.numpy() @ b.numpy())
+
+
+@pytest.mark.parametrize("dim,size,step", [(0, 1, 1), (1, 2, 1), (2, 2, 2), (-1, 3, 1)])
+def test_tensor_unfold_is_a_window_view(dim, size, step):
+    x = np.arange(24.0).reshape(2, 3, 4)
+    got = ef.tensor(x).unfold(dim, size, step).numpy()
+    d = dim % 3
+    want = np.lib.stride_tricks.sliding_window_view(x, size, axis=d)
+    want = np.take(want, np.arange(0, want.shape[d], step), axis=d)
+    np.testing.assert_array_equal(got, want)
+    assert ef.autograd.gradcheck(lambda t: t.unfold(dim, size, step), (ef.tensor(x, requires_grad=True),))
+
+
+@pytest.mark.parametrize(
+    "shape,wrap", [((3, 3), False), ((5, 3), True), ((5, 3), False), ((3, 5), False), ((3, 3, 3), False), ((7, 3), True)]
+)
+def test_fill_diagonal_matches_pytorch(shape, wrap):
+    # PyTorch: a (7, 3) with wrap=True fills rows 0,1,2 then 4,5,6 (a gap row after every N columns)
+    x = ef.zeros(*shape).fill_diagonal_(2.0, wrap=wrap).numpy()
+    want = np.zeros(shape)
+    if len(shape) == 3:
+        want[range(3), range(3), range(3)] = 2
+    else:
+        rows, cols = shape
+        for r in range(rows if wrap else min(rows, cols)):
+            if not wrap or r % (cols + 1) < cols:
+                want[r, r % (cols + 1) if wrap else r] = 2
+    np.testing.assert_array_equal(x, want)
+
+
+def test_small_queries_and_aliases():
+    x = ef.arange(6.0).reshape(2, 3)
+    assert ef.ravel(x).shape == (6,) and x.ravel().shape == (6,)
+    assert x.is_same_size(ef.zeros(2, 3)) and not x.is_same_size(ef.zeros(3, 2))
+    assert ef.tensor([2.0]).is_nonzero() and not ef.tensor(0.0).is_nonzero()
+    with pytest.raises(RuntimeError, match="ambiguous"):
+        x.is_nonzero()
+    assert x.get_device() == -1 and x.is_cpu and not x.is_complex() and x.is_signed() and not x.byte().is_signed()
+    assert x.byte().dtype == ef.uint8 and x.char().dtype == ef.int8 and x.short().dtype == ef.int16
+    assert ef.greater(x, 2).tolist() == [[False, False, False], [True, True, True]] and x.less_equal(2).sum().item() == 3
+    s = ef.split_with_sizes(x, [1, 2], 1) if hasattr(ef, "split_with_sizes") else x.split_with_sizes([1, 2], 1)
+    assert [t.shape[1] for t in s] == [1, 2]

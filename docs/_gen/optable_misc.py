@@ -1,4 +1,4 @@
-"""Rows of the op table for einframe/_functions_misc.py: move to docs/_gen/optable_misc.py."""
+"""Rows of the op table for einframe/_functions_misc.py."""
 
 import einframe as ef
 
@@ -37,6 +37,23 @@ SAMPLES = {
     "vdot": lambda: ef.vdot(_x(3), _x(3)),
     "cross": lambda: ef.cross(_x(2, 3), _x(2, 3), dim=1),
     "ger": lambda: ef.ger(_x(3), _x(2)),
+    "addmm": lambda: ef.addmm(_x(3, 5), _x(3, 4), _x(4, 5), beta=0.5, alpha=2.0),
+    "addbmm": lambda: ef.addbmm(_x(3, 5), _x(2, 3, 4), _x(2, 4, 5)),
+    "baddbmm": lambda: ef.baddbmm(_x(2, 3, 5), _x(2, 3, 4), _x(2, 4, 5)),
+    "addmv": lambda: ef.addmv(_x(3), _x(3, 4), _x(4)),
+    "addr": lambda: ef.addr(_x(3, 4), _x(3), _x(4)),
+    "ravel": lambda: ef.ravel(_x(2, 3)),
 }
-NO_GRAD = ["bernoulli", "multinomial", "poisson", "normal"]
-OTHER = ["logspace", "is_tensor", "numel", "is_floating_point", "result_type", "promote_types", "can_cast", "set_printoptions"]
+NO_GRAD = ["bernoulli", "multinomial", "poisson", "normal", "greater", "greater_equal", "less", "less_equal", "not_equal"]
+OTHER = [
+    "is_nonzero",
+    "is_same_size",
+    "logspace",
+    "is_tensor",
+    "numel",
+    "is_floating_point",
+    "result_type",
+    "promote_types",
+    "can_cast",
+    "set_printoptions",
+]
