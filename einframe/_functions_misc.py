@@ -19,6 +19,7 @@ import numpy as np
 from . import _functions as F
 from . import dtypes as _dt
 from . import linalg as _linalg
+from ._functions_index import _make_inplace
 from .backend import CPU, to_backend
 from .ops.pointwise import sum_to
 from .random import generator
@@ -534,16 +535,6 @@ addmv = _fma("ij,j->i", "addmv")
 addr = _fma("i,j->ij", "addr")
 
 
-def _inplace_of(fn):
-    def method(self: Tensor, *args, **kwargs) -> Tensor:
-        others = [a for a in args if isinstance(a, Tensor)]
-        return F._inplace(self, lambda s: fn(s, *args, **kwargs), *others)
-
-    method.__name__ = fn.__name__ + "_"
-    method.__doc__ = f"In-place :func:`{fn.__name__}`."
-    return method
-
-
 def unfold(self: Tensor, dimension: int, size: int, step: int) -> Tensor:
     """Every slice of ``size`` elements along ``dimension``, ``step`` apart, as a new last dim: a ``Window`` view.
 
@@ -625,8 +616,8 @@ __all__ += [
 ]  # fmt: skip
 METHODS.update({
     "addmm": addmm, "addbmm": addbmm, "baddbmm": baddbmm, "addmv": addmv, "addr": addr,
-    "addmm_": _inplace_of(addmm), "addbmm_": _inplace_of(addbmm), "baddbmm_": _inplace_of(baddbmm),
-    "addmv_": _inplace_of(addmv), "addr_": _inplace_of(addr), "tril_": _inplace_of(F.tril), "triu_": _inplace_of(F.triu),
+    "addmm_": _make_inplace(addmm), "addbmm_": _make_inplace(addbmm), "baddbmm_": _make_inplace(baddbmm),
+    "addmv_": _make_inplace(addmv), "addr_": _make_inplace(addr), "tril_": _make_inplace(F.tril), "triu_": _make_inplace(F.triu),
     "unfold": unfold, "fill_diagonal_": fill_diagonal_, "ravel": ravel, "split_with_sizes": split_with_sizes,
     "is_same_size": is_same_size, "is_nonzero": is_nonzero, "get_device": get_device,
     "greater": greater, "greater_equal": greater_equal, "less": less, "less_equal": less_equal, "not_equal": not_equal,
