@@ -300,19 +300,36 @@ def add(input, other, *, alpha=1) -> Tensor:
 
 
 def sub(input, other, *, alpha=1) -> Tensor:
-    """``input - alpha * other`` with broadcasting."""
+    """``input - alpha * other`` with broadcasting.
+
+    >>> import einframe as ef
+    >>> ef.sub(ef.tensor([5.0, 5.0]), ef.tensor([1.0, 2.0]), alpha=2).tolist()
+    [3.0, 1.0]
+    """
     if alpha != 1:
         other = mul(other, alpha)
     return _binary(_p.Sub, input, other)
 
 
 def mul(input, other) -> Tensor:
-    """Elementwise product with broadcasting."""
+    """Elementwise product with broadcasting.
+
+    >>> import einframe as ef
+    >>> ef.mul(ef.tensor([1, 2]), ef.tensor([3, 4])).tolist()
+    [3, 8]
+    """
     return _binary(_p.Mul, input, other)
 
 
 def div(input, other, *, rounding_mode: str | None = None) -> Tensor:
-    """True division (integers divide to the default float dtype), or ``'floor'``/``'trunc'``."""
+    """True division (integers divide to the default float dtype), or ``'floor'``/``'trunc'``.
+
+    >>> import einframe as ef
+    >>> ef.div(ef.tensor([7, -7]), 2).tolist()
+    [3.5, -3.5]
+    >>> ef.div(ef.tensor([7, -7]), 2, rounding_mode='floor').tolist()
+    [3, -4]
+    """
     a, b = _operands(input, other)
     t = a if isinstance(a, Tensor) else b
     if rounding_mode is not None:
@@ -346,11 +363,27 @@ def _unary(cls, doc: str):
     return fn
 
 
-neg = _unary(_p.Neg, "``-input``.")
+neg = _unary(
+    _p.Neg,
+    """``-input``.
+
+    >>> import einframe as ef
+    >>> ef.neg(ef.tensor([1, -2])).tolist()
+    [-1, 2]
+    """,
+)
 exp = _unary(_p.Exp, "Elementwise ``e**x``.")
 log = _unary(_p.Log, "Natural logarithm.")
 sqrt = _unary(_p.Sqrt, "Square root.")
-abs = _unary(_p.Abs, "Absolute value (gradient sign(x)).")
+abs = _unary(
+    _p.Abs,
+    """Absolute value (gradient sign(x)).
+
+    >>> import einframe as ef
+    >>> ef.abs(ef.tensor([-1.5, 2.0])).tolist()
+    [1.5, 2.0]
+    """,
+)
 sign = _unary(_p.Sign, "Sign (-1, 0, 1); gradient zero.")
 sin = _unary(_p.Sin, "Sine.")
 cos = _unary(_p.Cos, "Cosine.")
@@ -434,7 +467,15 @@ gt = _compare("greater", "Elementwise ``>``.")
 ge = _compare("greater_equal", "Elementwise ``>=``.")
 logical_and = _compare("logical_and", "Elementwise logical and.")
 logical_or = _compare("logical_or", "Elementwise logical or.")
-logical_xor = _compare("logical_xor", "Elementwise logical xor.")
+logical_xor = _compare(
+    "logical_xor",
+    """Elementwise logical xor.
+
+    >>> import einframe as ef
+    >>> ef.logical_xor(ef.tensor([True, True, False]), ef.tensor([True, False, False])).tolist()
+    [False, True, False]
+    """,
+)
 
 
 def _raw_map(fn):
@@ -567,24 +608,39 @@ def tensordot(a: Tensor, b: Tensor, dims=2) -> Tensor:
 
 
 def trace(input: Tensor) -> Tensor:
-    """Sum of the diagonal (``'ii->'``)."""
-    return _c.contract("ii->", input)
+    """Sum of the diagonal of a 2-D tensor (``'ii->'`` on its leading square block).
+
+    >>> import einframe as ef
+    >>> ef.trace(ef.arange(6.0).reshape(2, 3)).item()
+    4.0
+    """
+    if input.ndim != 2:
+        raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {input.ndim}")
+    return _c.contract("ii->", _diagonal_block(input, 0, 0, 1))
+
+
+def _diagonal_block(input: Tensor, offset: int, dim1: int, dim2: int) -> Tensor:
+    """The square block of dims ``dim1``/``dim2`` whose main diagonal is ``input``'s ``offset`` diagonal."""
+    n, m = input.shape[dim1], input.shape[dim2]
+    sl1 = slice(0, n) if offset >= 0 else slice(-offset, n)
+    sl2 = slice(offset, m) if offset >= 0 else slice(0, m)
+    k = builtins.max(0, builtins.min(len(range(n)[sl1]), len(range(m)[sl2])))
+    if (n, m) == (k, k):
+        return input
+    key = [slice(None)] * input.ndim
+    key[dim1] = slice(sl1.start, sl1.start + k)
+    key[dim2] = slice(sl2.start, sl2.start + k)
+    return input[tuple(key)]
 
 
 def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
-    """The diagonal of dims ``dim1``/``dim2`` as the last dim (``'ii->i'`` generalised)."""
-    if offset != 0:
-        n = input.shape[dim1]
-        m = input.shape[dim2]
-        sl1 = slice(0, n) if offset > 0 else slice(-offset, n)
-        sl2 = slice(offset, m) if offset > 0 else slice(0, m)
-        key = [slice(None)] * input.ndim
-        key[dim1], key[dim2] = sl1, sl2
-        input = input[tuple(key)]
-        k = builtins.min(input.shape[dim1], input.shape[dim2])
-        key = [slice(None)] * input.ndim
-        key[dim1], key[dim2] = slice(0, k), slice(0, k)
-        input = input[tuple(key)]
+    """The diagonal of dims ``dim1``/``dim2`` as the last dim (``'ii->i'`` generalised).
+
+    >>> import einframe as ef
+    >>> ef.diagonal(ef.arange(6.0).reshape(2, 3)).tolist(), ef.diagonal(ef.arange(6.0).reshape(2, 3), 1).tolist()
+    ([0.0, 4.0], [1.0, 5.0])
+    """
+    input = _diagonal_block(input, offset, dim1, dim2)
     from opt_einsum import get_symbol
 
     d1, d2 = dim1 % input.ndim, dim2 % input.ndim

@@ -110,6 +110,11 @@ def sort(input: Tensor, dim: int = -1, descending: bool = False, *, stable: bool
 
     Always stable (ties keep their order, also when ``descending``); NaN sorts as the largest value.
     The values are a gather at the indices, so gradients flow back to ``input``.
+
+    >>> import einframe as ef
+    >>> r = ef.sort(ef.tensor([3, 1, 2]))
+    >>> r.values.tolist(), r.indices.tolist()
+    ([1, 2, 3], [1, 2, 0])
     """
     d = input._dim(dim)
     idx = _argsort(input, d, descending)
@@ -117,17 +122,33 @@ def sort(input: Tensor, dim: int = -1, descending: bool = False, *, stable: bool
 
 
 def argsort(input: Tensor, dim: int = -1, descending: bool = False, *, stable: bool = False) -> Tensor:
-    """The indices that sort ``input`` along ``dim`` (stable)."""
+    """The indices that sort ``input`` along ``dim`` (stable).
+
+    >>> import einframe as ef
+    >>> ef.argsort(ef.tensor([3, 1, 2]), descending=True).tolist()
+    [0, 2, 1]
+    """
     return _wrap(_argsort(input, input._dim(dim), descending), input)
 
 
 def msort(input: Tensor) -> Tensor:
-    """Values sorted along dim 0."""
+    """Values sorted along dim 0.
+
+    >>> import einframe as ef
+    >>> ef.msort(ef.tensor([[3, 1], [1, 2]])).tolist()
+    [[1, 1], [3, 2]]
+    """
     return sort(input, 0).values
 
 
 def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):
-    """The ``k`` largest (or smallest) values along ``dim`` and their indices: ``(values, indices)``."""
+    """The ``k`` largest (or smallest) values along ``dim`` and their indices: ``(values, indices)``.
+
+    >>> import einframe as ef
+    >>> r = ef.topk(ef.tensor([1, 5, 3, 4]), 2)
+    >>> r.values.tolist(), r.indices.tolist()
+    ([5, 4], [1, 3])
+    """
     d = input._dim(dim)
     n = input._data.shape[d] if input._data.ndim else 1
     if not 0 <= k <= n:
@@ -139,7 +160,13 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
 
 
 def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False):
-    """The ``k``-th smallest value (1-based) along ``dim`` and its index: ``(values, indices)``."""
+    """The ``k``-th smallest value (1-based) along ``dim`` and its index: ``(values, indices)``.
+
+    >>> import einframe as ef
+    >>> r = ef.kthvalue(ef.tensor([4, 1, 3, 2]), 2)
+    >>> r.values.item(), r.indices.item()
+    (2, 3)
+    """
     d = input._dim(dim)
     n = input._data.shape[d] if input._data.ndim else 1
     if not 1 <= k <= n:
@@ -172,6 +199,11 @@ def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False, ret
     """The distinct elements (or slices along ``dim``), sorted; optionally the inverse map and counts.
 
     Returns a tensor, or a tuple ``(output, inverse?, counts?)`` when a ``return_*`` flag is set.
+
+    >>> import einframe as ef
+    >>> out, counts = ef.unique(ef.tensor([2, 1, 2, 3, 1]), return_counts=True)
+    >>> out.tolist(), counts.tolist()
+    ([1, 2, 3], [2, 2, 1])
     """
     xp, a = input._device.xp, input._data
     if dim is None:
@@ -191,7 +223,12 @@ def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False, ret
 
 
 def unique_consecutive(input: Tensor, return_inverse: bool = False, return_counts: bool = False, dim=None):
-    """Collapse runs of equal consecutive elements (or slices along ``dim``) into one."""
+    """Collapse runs of equal consecutive elements (or slices along ``dim``) into one.
+
+    >>> import einframe as ef
+    >>> ef.unique_consecutive(ef.tensor([1, 1, 2, 2, 1])).tolist()
+    [1, 2, 1]
+    """
     xp, a = input._device.xp, input._data
     if dim is None:
         flat = a.reshape(-1)
@@ -212,7 +249,12 @@ def unique_consecutive(input: Tensor, return_inverse: bool = False, return_count
 
 
 def nonzero(input: Tensor, *, as_tuple: bool = False):
-    """Indices of the nonzero elements: an ``(n, ndim)`` int64 tensor, or one 1-D tensor per dim."""
+    """Indices of the nonzero elements: an ``(n, ndim)`` int64 tensor, or one 1-D tensor per dim.
+
+    >>> import einframe as ef
+    >>> ef.nonzero(ef.tensor([[0, 1], [2, 0]])).tolist()
+    [[0, 1], [1, 0]]
+    """
     xp, a = input._device.xp, input._data
     if as_tuple:
         return tuple(_wrap(_int64(xp, i), input) for i in xp.nonzero(a.reshape(1) if a.ndim == 0 else a))
@@ -220,7 +262,12 @@ def nonzero(input: Tensor, *, as_tuple: bool = False):
 
 
 def argwhere(input: Tensor) -> Tensor:
-    """``nonzero(input)``: an ``(n, ndim)`` tensor of the indices of the nonzero elements."""
+    """``nonzero(input)``: an ``(n, ndim)`` tensor of the indices of the nonzero elements.
+
+    >>> import einframe as ef
+    >>> ef.argwhere(ef.tensor([0, 3, 0, 5])).tolist()
+    [[1], [3]]
+    """
     return nonzero(input)
 
 
@@ -232,7 +279,13 @@ def _bool_mask(mask, name: str):
 
 
 def masked_select(input: Tensor, mask: Tensor) -> Tensor:
-    """The elements of ``input`` where ``mask`` (broadcast together) is true, as a 1-D tensor."""
+    """The elements of ``input`` where ``mask`` (broadcast together) is true, as a 1-D tensor.
+
+    >>> import einframe as ef
+    >>> x = ef.tensor([[1, 2], [3, 4]])
+    >>> ef.masked_select(x, x > 2).tolist()
+    [3, 4]
+    """
     m = _bool_mask(mask, "masked_select")
     shape = broadcast_shapes(input.shape, m.shape)
     xp = input._device.xp
@@ -250,7 +303,12 @@ def _check_range(idx, n: int, name: str, negative: bool = False, exc=IndexError)
 
 
 def take(input: Tensor, index: Tensor) -> Tensor:
-    """``input`` as if flattened, at ``index`` (negative indices count from the end); shape of ``index``."""
+    """``input`` as if flattened, at ``index`` (negative indices count from the end); shape of ``index``.
+
+    >>> import einframe as ef
+    >>> ef.take(ef.tensor([[1, 2], [3, 4]]), ef.tensor([0, 3, -1])).tolist()
+    [1, 4, 4]
+    """
     idx = _int_index(index, input, "take")
     n = input._data.size
     _check_range(idx, n, "out of range: tried to access index {i} on a tensor of {n} elements.", negative=True)
@@ -266,7 +324,13 @@ def _int_index(index, like: Tensor, name: str):
 
 def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None) -> Tensor:
     """Values at ``indices`` along ``dim`` (input and indices broadcast except along ``dim``);
-    with ``dim=None`` both are flattened."""
+    with ``dim=None`` both are flattened.
+
+    >>> import einframe as ef
+    >>> x = ef.tensor([[10, 30, 20], [60, 40, 50]])
+    >>> ef.take_along_dim(x, x.argsort(1), 1).tolist()
+    [[10, 20, 30], [40, 50, 60]]
+    """
     idx = _int_index(indices, input, "take_along_dim")
     if dim is None:
         return take_along_dim(reshape(input, -1), _wrap(idx.reshape(-1), input), 0)
@@ -285,7 +349,15 @@ def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None) -> Te
 
 
 def searchsorted(sorted_sequence: Tensor, input, *, out_int32: bool = False, right: bool = False, side=None, sorter=None):
-    """Indices where ``input`` would be inserted into the last dim of ``sorted_sequence`` to keep it sorted."""
+    """Indices where ``input`` would be inserted into the last dim of ``sorted_sequence`` to keep it sorted.
+
+    >>> import einframe as ef
+    >>> seq = ef.tensor([1, 3, 5, 7])
+    >>> ef.searchsorted(seq, ef.tensor([3, 6])).tolist()
+    [1, 3]
+    >>> ef.searchsorted(seq, ef.tensor([3, 6]), right=True).tolist()
+    [2, 3]
+    """
     if side is not None:
         if side not in ("left", "right"):
             raise RuntimeError(f"torch.searchsorted(): side can only be 'left' or 'right' but got {side}")
@@ -316,7 +388,12 @@ def searchsorted(sorted_sequence: Tensor, input, *, out_int32: bool = False, rig
 
 
 def bucketize(input, boundaries: Tensor, *, out_int32: bool = False, right: bool = False) -> Tensor:
-    """The bucket of each element of ``input`` given 1-D ``boundaries`` (``searchsorted(boundaries, input)``)."""
+    """The bucket of each element of ``input`` given 1-D ``boundaries`` (``searchsorted(boundaries, input)``).
+
+    >>> import einframe as ef
+    >>> ef.bucketize(ef.tensor([0, 4, 9]), ef.tensor([1, 5, 8])).tolist()
+    [0, 1, 3]
+    """
     if boundaries._data.ndim != 1:
         raise RuntimeError(f"boundaries tensor must be 1 dimension, but got dim({boundaries._data.ndim})")
     return searchsorted(boundaries, input, out_int32=out_int32, right=right)
@@ -326,6 +403,12 @@ def bincount(input: Tensor, weights: Tensor | None = None, minlength: int = 0) -
     """Count of each value of a 1-D non-negative integer tensor (or the sum of ``weights`` per value).
 
     With ``weights`` it is a scatter-add, so gradients flow to the weights.
+
+    >>> import einframe as ef
+    >>> ef.bincount(ef.tensor([0, 1, 1, 3])).tolist()
+    [1, 2, 0, 1]
+    >>> ef.bincount(ef.tensor([0, 1, 1]), weights=ef.tensor([0.5, 1.0, 2.0])).tolist()
+    [0.5, 3.0]
     """
     xp, a = input._device.xp, input._data
     if a.ndim != 1 or a.dtype.kind not in "iub" or (a.size and int(a.min()) < 0):
@@ -344,7 +427,12 @@ def bincount(input: Tensor, weights: Tensor | None = None, minlength: int = 0) -
 
 def histc(input: Tensor, bins: int = 100, min=0, max=0) -> Tensor:
     """Histogram of ``bins`` equal-width bins over [min, max] (the data's range when min == max);
-    elements outside are ignored. No gradient."""
+    elements outside are ignored. No gradient.
+
+    >>> import einframe as ef
+    >>> ef.histc(ef.tensor([1.0, 2.0, 1.0]), bins=4, min=0, max=3).tolist()
+    [0.0, 2.0, 1.0, 0.0]
+    """
     if bins <= 0:
         raise RuntimeError("torch.histc: bins must be > 0, but got " + str(bins))
     if input._data.dtype.kind != "f":
@@ -437,7 +525,14 @@ def _add_at(x: Tensor, key, src: Tensor) -> Tensor:
 
 def scatter(input: Tensor, dim: int, index: Tensor, src=None, value=None, *, reduce: str | None = None) -> Tensor:
     """Write ``src`` (a tensor) or ``value`` (a number) into a copy of ``input`` at ``index`` along ``dim``:
-    ``out[index[i][j]][j] = src[i][j]`` for dim 0. ``reduce='add'``/``'multiply'`` accumulates instead."""
+    ``out[index[i][j]][j] = src[i][j]`` for dim 0. ``reduce='add'``/``'multiply'`` accumulates instead.
+
+    >>> import einframe as ef
+    >>> ef.scatter(ef.zeros(4), 0, ef.tensor([3, 0]), ef.tensor([1.0, 2.0])).tolist()
+    [2.0, 0.0, 0.0, 1.0]
+    >>> ef.scatter(ef.zeros(2, 2), 1, ef.tensor([[1], [0]]), value=5.0).tolist()
+    [[0.0, 5.0], [5.0, 0.0]]
+    """
     if src is None:
         src = value
     if src is None:
@@ -460,7 +555,12 @@ def scatter(input: Tensor, dim: int, index: Tensor, src=None, value=None, *, red
 
 
 def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
-    """``input`` plus ``src`` accumulated at ``index`` along ``dim`` (repeated indices add up)."""
+    """``input`` plus ``src`` accumulated at ``index`` along ``dim`` (repeated indices add up).
+
+    >>> import einframe as ef
+    >>> ef.scatter_add(ef.zeros(3), 0, ef.tensor([0, 2, 0]), ef.tensor([1.0, 2.0, 3.0])).tolist()
+    [4.0, 0.0, 2.0]
+    """
     _same_dtype(input, src, "scatter_add")
     key, src = _scatter_key(input, input._dim(dim), index, src, "scatter_add")
     return _add_at(input, key, src)
@@ -475,6 +575,11 @@ def scatter_reduce(input: Tensor, dim: int, index: Tensor, src: Tensor, reduce: 
 
     Gradients as PyTorch: ``amax``/``amin`` share them evenly among the tied maxima; ``prod`` is exact
     also with zeros (a segmented product of the gathered values).
+
+    >>> import einframe as ef
+    >>> src = ef.tensor([1.0, 2.0, 3.0])
+    >>> ef.scatter_reduce(ef.zeros(3), 0, ef.tensor([0, 2, 0]), src, 'amax', include_self=False).tolist()
+    [3.0, 0.0, 2.0]
     """
     if reduce not in _REDUCES:
         raise RuntimeError(f"reduce argument must be either sum, prod, mean, amax or amin, got {reduce}")
@@ -579,7 +684,12 @@ def _scatter_extreme(x: Tensor, key, src: Tensor, include_self: bool, reduce: st
 
 
 def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha=1) -> Tensor:
-    """``input`` plus ``alpha * source`` accumulated at the entries ``index`` (1-D) along ``dim``."""
+    """``input`` plus ``alpha * source`` accumulated at the entries ``index`` (1-D) along ``dim``.
+
+    >>> import einframe as ef
+    >>> ef.index_add(ef.ones(3, 2), 0, ef.tensor([0, 2]), ef.ones(2, 2), alpha=2).tolist()
+    [[3.0, 3.0], [1.0, 1.0], [3.0, 3.0]]
+    """
     _same_dtype(input, source, "index_add_", "source")
     key = _index_key(input, dim, index, source, "index_add_")
     return _add_at(input, key, source if alpha == 1 else source * alpha)
@@ -606,19 +716,34 @@ def _index_key(x: Tensor, dim: int, index, source, name: str) -> tuple:
 
 
 def index_copy(input: Tensor, dim: int, index: Tensor, source: Tensor) -> Tensor:
-    """A copy of ``input`` with the entries ``index`` along ``dim`` replaced by ``source``."""
+    """A copy of ``input`` with the entries ``index`` along ``dim`` replaced by ``source``.
+
+    >>> import einframe as ef
+    >>> ef.index_copy(ef.zeros(3, 2), 0, ef.tensor([2, 0]), ef.tensor([[1.0, 2.0], [3.0, 4.0]])).tolist()
+    [[3.0, 4.0], [0.0, 0.0], [1.0, 2.0]]
+    """
     _same_dtype(input, source, "index_copy_", "source")
     return _put(input, _index_key(input, dim, index, source, "index_copy_"), source)
 
 
 def index_fill(input: Tensor, dim: int, index: Tensor, value) -> Tensor:
-    """A copy of ``input`` with the entries ``index`` along ``dim`` set to ``value``."""
+    """A copy of ``input`` with the entries ``index`` along ``dim`` set to ``value``.
+
+    >>> import einframe as ef
+    >>> ef.index_fill(ef.zeros(2, 3), 1, ef.tensor([0, 2]), -1.0).tolist()
+    [[-1.0, 0.0, -1.0], [-1.0, 0.0, -1.0]]
+    """
     return _put(input, _index_key(input, dim, index, None, "index_fill_"), _value(input, value))
 
 
 def index_put(input: Tensor, indices, values, accumulate: bool = False) -> Tensor:
     """A copy of ``input`` with ``input[indices] = values`` (``+=`` with ``accumulate=True``,
-    repeated indices adding up); ``indices`` is a tuple of index tensors."""
+    repeated indices adding up); ``indices`` is a tuple of index tensors.
+
+    >>> import einframe as ef
+    >>> ef.index_put(ef.zeros(3), (ef.tensor([0, 0, 2]),), ef.tensor(1.0), accumulate=True).tolist()
+    [2.0, 0.0, 1.0]
+    """
     key = _norm_key(input, tuple(indices))
     _check_bounds(input, key)
     for k, dimsize in zip(key, input._data.shape):
@@ -635,7 +760,13 @@ def index_put(input: Tensor, indices, values, accumulate: bool = False) -> Tenso
 
 
 def masked_scatter(input: Tensor, mask: Tensor, source: Tensor) -> Tensor:
-    """A copy of ``input`` whose positions where ``mask`` is true take ``source``'s elements in order."""
+    """A copy of ``input`` whose positions where ``mask`` is true take ``source``'s elements in order.
+
+    >>> import einframe as ef
+    >>> mask = ef.tensor([True, False, True, False])
+    >>> ef.masked_scatter(ef.zeros(4), mask, ef.tensor([1.0, 2.0, 3.0])).tolist()
+    [1.0, 0.0, 2.0, 0.0]
+    """
     m = _bool_mask(mask, "masked_scatter_")
     shape = broadcast_shapes(input.shape, m.shape)
     xp = input._device.xp
@@ -652,7 +783,12 @@ def masked_scatter(input: Tensor, mask: Tensor, source: Tensor) -> Tensor:
 
 
 def put(input: Tensor, index: Tensor, source: Tensor, accumulate: bool = False) -> Tensor:
-    """A copy of ``input`` (seen as flattened) with ``source`` written (or added) at ``index``."""
+    """A copy of ``input`` (seen as flattened) with ``source`` written (or added) at ``index``.
+
+    >>> import einframe as ef
+    >>> ef.put(ef.zeros(2, 2), ef.tensor([0, 3]), ef.tensor([1.0, 2.0])).tolist()
+    [[1.0, 0.0], [0.0, 2.0]]
+    """
     idx = _int_index(index, input, "put").reshape(-1)
     n = input._data.size
     _check_range(idx, n, "out of range: tried to access index {i} on a tensor of {n} elements.", negative=True)
@@ -668,7 +804,12 @@ def put(input: Tensor, index: Tensor, source: Tensor, accumulate: bool = False) 
 
 
 def select_scatter(input: Tensor, src: Tensor, dim: int, index: int) -> Tensor:
-    """A copy of ``input`` with ``input.select(dim, index)`` replaced by ``src``."""
+    """A copy of ``input`` with ``input.select(dim, index)`` replaced by ``src``.
+
+    >>> import einframe as ef
+    >>> ef.select_scatter(ef.zeros(2, 2), ef.ones(2), 0, 1).tolist()
+    [[0.0, 0.0], [1.0, 1.0]]
+    """
     d = input._dim(dim)
     key = (slice(None),) * d + (index,)
     _check_bounds(input, key)
@@ -685,13 +826,23 @@ def _embed(x: Tensor, key, src: Tensor, name: str) -> Tensor:
 
 
 def slice_scatter(input: Tensor, src: Tensor, dim: int = 0, start=None, end=None, step: int = 1) -> Tensor:
-    """A copy of ``input`` with ``input[..., start:end:step, ...]`` (along ``dim``) replaced by ``src``."""
+    """A copy of ``input`` with ``input[..., start:end:step, ...]`` (along ``dim``) replaced by ``src``.
+
+    >>> import einframe as ef
+    >>> ef.slice_scatter(ef.zeros(4), ef.ones(2), start=0, step=2).tolist()
+    [1.0, 0.0, 1.0, 0.0]
+    """
     d = input._dim(dim)
     return _embed(input, (slice(None),) * d + (slice(start, end, step),), src, "slice_scatter")
 
 
 def diagonal_scatter(input: Tensor, src: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
-    """A copy of ``input`` with ``input.diagonal(offset, dim1, dim2)`` replaced by ``src``."""
+    """A copy of ``input`` with ``input.diagonal(offset, dim1, dim2)`` replaced by ``src``.
+
+    >>> import einframe as ef
+    >>> ef.diagonal_scatter(ef.zeros(2, 2), ef.tensor([1.0, 2.0])).tolist()
+    [[1.0, 0.0], [0.0, 2.0]]
+    """
     d1, d2 = input._dim(dim1), input._dim(dim2)
     x = movedim(input, (d1, d2), (-2, -1))
     n, m = x._data.shape[-2:]
@@ -712,7 +863,14 @@ def _dims(x) -> tuple[int, ...]:
 
 
 def roll(input: Tensor, shifts, dims=None) -> Tensor:
-    """Shift elements cyclically along ``dims`` (the flattened tensor when ``dims`` is None): two slices + ``Cat``."""
+    """Shift elements cyclically along ``dims`` (the flattened tensor when ``dims`` is None): two slices + ``Cat``.
+
+    >>> import einframe as ef
+    >>> ef.roll(ef.tensor([1, 2, 3, 4]), 1).tolist()
+    [4, 1, 2, 3]
+    >>> ef.roll(ef.tensor([[1, 2], [3, 4]]), 1, 0).tolist()
+    [[3, 4], [1, 2]]
+    """
     shifts = _dims(shifts)
     if dims is None:
         if len(shifts) != 1:
@@ -732,7 +890,12 @@ def roll(input: Tensor, shifts, dims=None) -> Tensor:
 
 
 def rot90(input: Tensor, k: int = 1, dims=(0, 1)) -> Tensor:
-    """Rotate by 90° ``k`` times in the plane ``dims`` (from the first towards the second axis)."""
+    """Rotate by 90° ``k`` times in the plane ``dims`` (from the first towards the second axis).
+
+    >>> import einframe as ef
+    >>> ef.rot90(ef.tensor([[1, 2], [3, 4]])).tolist()
+    [[2, 4], [1, 3]]
+    """
     dims = _dims(dims)
     if len(dims) != 2:
         raise RuntimeError(f"expected total rotation dims == 2, but got dims = {len(dims)}")
@@ -752,21 +915,36 @@ def rot90(input: Tensor, k: int = 1, dims=(0, 1)) -> Tensor:
 
 
 def flipud(input: Tensor) -> Tensor:
-    """Reverse the order along dim 0."""
+    """Reverse the order along dim 0.
+
+    >>> import einframe as ef
+    >>> ef.flipud(ef.tensor([[1, 2], [3, 4]])).tolist()
+    [[3, 4], [1, 2]]
+    """
     if input._data.ndim < 1:
         raise RuntimeError("Input must be >= 1-d.")
     return flip(input, 0)
 
 
 def fliplr(input: Tensor) -> Tensor:
-    """Reverse the order along dim 1."""
+    """Reverse the order along dim 1.
+
+    >>> import einframe as ef
+    >>> ef.fliplr(ef.tensor([[1, 2], [3, 4]])).tolist()
+    [[2, 1], [4, 3]]
+    """
     if input._data.ndim < 2:
         raise RuntimeError("Input must be >= 2-d.")
     return flip(input, 1)
 
 
 def tile(input: Tensor, dims) -> Tensor:
-    """Repeat the tensor ``dims[i]`` times along each dim; missing leading reps count as 1 (numpy's ``tile``)."""
+    """Repeat the tensor ``dims[i]`` times along each dim; missing leading reps count as 1 (numpy's ``tile``).
+
+    >>> import einframe as ef
+    >>> ef.tile(ef.tensor([1, 2]), (2, 2)).tolist()
+    [[1, 2, 1, 2], [1, 2, 1, 2]]
+    """
     dims = _dims(dims)
     dims = (1,) * (input._data.ndim - len(dims)) + dims
     return repeat(input, dims)
@@ -776,6 +954,12 @@ def repeat_interleave(input: Tensor, repeats=None, dim: int | None = None, *, ou
     """Repeat each element (or slice along ``dim``) ``repeats`` times in place: ``[a, a, b, b]``.
 
     ``repeat_interleave(repeats)`` alone gives ``arange(len(repeats))`` repeated by ``repeats``.
+
+    >>> import einframe as ef
+    >>> ef.repeat_interleave(ef.tensor([1, 2]), 2).tolist()
+    [1, 1, 2, 2]
+    >>> ef.repeat_interleave(ef.tensor([1, 2]), ef.tensor([1, 3])).tolist()
+    [1, 2, 2, 2]
     """
     xp = input._device.xp
     if repeats is None:
@@ -816,13 +1000,23 @@ def repeat_interleave(input: Tensor, repeats=None, dim: int | None = None, *, ou
 
 
 def unbind(input: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
-    """The slices along ``dim``, that dim removed (views)."""
+    """The slices along ``dim``, that dim removed (views).
+
+    >>> import einframe as ef
+    >>> [t.tolist() for t in ef.unbind(ef.tensor([[1, 2], [3, 4]]), 1)]
+    [[1, 3], [2, 4]]
+    """
     d = input._dim(dim)
     return tuple(select(input, d, i) for i in range(input._data.shape[d]))
 
 
 def movedim(input: Tensor, source, destination) -> Tensor:
-    """Move dims ``source`` to positions ``destination`` (the others keep their order): a permute."""
+    """Move dims ``source`` to positions ``destination`` (the others keep their order): a permute.
+
+    >>> import einframe as ef
+    >>> ef.movedim(ef.zeros(2, 3, 4), 0, -1).shape
+    einframe.Size([3, 4, 2])
+    """
     src, dst = _dims(source), _dims(destination)
     if len(src) != len(dst):
         raise RuntimeError(
@@ -847,7 +1041,14 @@ swapdims = swapaxes
 
 
 def diag(input: Tensor, diagonal: int = 0) -> Tensor:
-    """1-D input: the square matrix with ``input`` on diagonal ``diagonal``; 2-D input: that diagonal."""
+    """1-D input: the square matrix with ``input`` on diagonal ``diagonal``; 2-D input: that diagonal.
+
+    >>> import einframe as ef
+    >>> ef.diag(ef.tensor([1, 2])).tolist()
+    [[1, 0], [0, 2]]
+    >>> ef.diag(ef.tensor([[1, 2], [3, 4]]), 1).tolist()
+    [2]
+    """
     if input._data.ndim == 2:
         n, m = input._data.shape
         r0, c0 = builtins.max(-diagonal, 0), builtins.max(diagonal, 0)
@@ -859,7 +1060,12 @@ def diag(input: Tensor, diagonal: int = 0) -> Tensor:
 
 
 def diag_embed(input: Tensor, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
-    """Tensor whose ``(dim1, dim2)`` diagonals (at ``offset``) hold the last dim of ``input``; zeros elsewhere."""
+    """Tensor whose ``(dim1, dim2)`` diagonals (at ``offset``) hold the last dim of ``input``; zeros elsewhere.
+
+    >>> import einframe as ef
+    >>> ef.diag_embed(ef.tensor([[1, 2], [3, 4]])).tolist()
+    [[[1, 0], [0, 2]], [[3, 0], [0, 4]]]
+    """
     n_out = input._data.ndim + 1
     d1, d2 = (d % n_out if -n_out <= d < n_out else None for d in (dim1, dim2))
     if d1 is None or d2 is None:
@@ -878,7 +1084,12 @@ def diag_embed(input: Tensor, offset: int = 0, dim1: int = -2, dim2: int = -1) -
 
 
 def diagflat(input: Tensor, offset: int = 0) -> Tensor:
-    """The flattened input on diagonal ``offset`` of a square matrix."""
+    """The flattened input on diagonal ``offset`` of a square matrix.
+
+    >>> import einframe as ef
+    >>> ef.diagflat(ef.tensor([[1, 2]]), 1).tolist()
+    [[0, 1, 0], [0, 0, 2], [0, 0, 0]]
+    """
     return diag_embed(reshape(input, -1), offset, 0, 1)
 
 
@@ -889,12 +1100,22 @@ def _tri_indices(fn, row: int, col: int, offset: int, dtype, device) -> Tensor:
 
 
 def tril_indices(row: int, col: int, offset: int = 0, *, dtype=None, device=None, layout=None) -> Tensor:
-    """The (2, N) coordinates of the lower triangle of a ``row`` x ``col`` matrix, row by row."""
+    """The (2, N) coordinates of the lower triangle of a ``row`` x ``col`` matrix, row by row.
+
+    >>> import einframe as ef
+    >>> ef.tril_indices(3, 3).tolist()
+    [[0, 1, 1, 2, 2, 2], [0, 0, 1, 0, 1, 2]]
+    """
     return _tri_indices(np.tril_indices, row, col, offset, dtype, device)
 
 
 def triu_indices(row: int, col: int, offset: int = 0, *, dtype=None, device=None, layout=None) -> Tensor:
-    """The (2, N) coordinates of the upper triangle of a ``row`` x ``col`` matrix, row by row."""
+    """The (2, N) coordinates of the upper triangle of a ``row`` x ``col`` matrix, row by row.
+
+    >>> import einframe as ef
+    >>> ef.triu_indices(2, 3, 1).tolist()
+    [[0, 0, 1], [1, 2, 2]]
+    """
     return _tri_indices(np.triu_indices, row, col, offset, dtype, device)
 
 
@@ -905,7 +1126,13 @@ def _tensors(tensors) -> list[Tensor]:
 
 
 def meshgrid(*tensors, indexing: str | None = None) -> tuple[Tensor, ...]:
-    """Coordinate grids from 1-D tensors (``indexing='ij'``, the default, or ``'xy'``): broadcast views."""
+    """Coordinate grids from 1-D tensors (``indexing='ij'``, the default, or ``'xy'``): broadcast views.
+
+    >>> import einframe as ef
+    >>> a, b = ef.meshgrid(ef.tensor([1, 2]), ef.tensor([3, 4, 5]), indexing='ij')
+    >>> a.tolist(), b.tolist()
+    ([[1, 1, 1], [2, 2, 2]], [[3, 4, 5], [3, 4, 5]])
+    """
     ts = _tensors(tensors)
     indexing = indexing or "ij"
     if indexing not in ("ij", "xy"):
@@ -929,12 +1156,22 @@ def meshgrid(*tensors, indexing: str | None = None) -> tuple[Tensor, ...]:
 
 
 def broadcast_to(input: Tensor, size) -> Tensor:
-    """``input.expand(size)``: a broadcast view."""
+    """``input.expand(size)``: a broadcast view.
+
+    >>> import einframe as ef
+    >>> ef.broadcast_to(ef.tensor([1, 2]), (2, 2)).tolist()
+    [[1, 2], [1, 2]]
+    """
     return expand(input, _size((size,)))
 
 
 def broadcast_shapes(*shapes) -> Size:
-    """The shape the given shapes broadcast to."""
+    """The shape the given shapes broadcast to.
+
+    >>> import einframe as ef
+    >>> ef.broadcast_shapes((2, 1), (3,))
+    einframe.Size([2, 3])
+    """
     shapes = [(s,) if isinstance(s, _ints) else tuple(s) for s in shapes]
     try:
         return Size(np.broadcast_shapes(*shapes))
@@ -943,14 +1180,26 @@ def broadcast_shapes(*shapes) -> Size:
 
 
 def broadcast_tensors(*tensors) -> tuple[Tensor, ...]:
-    """The tensors expanded to their common broadcast shape (views)."""
+    """The tensors expanded to their common broadcast shape (views).
+
+    >>> import einframe as ef
+    >>> [t.shape for t in ef.broadcast_tensors(ef.zeros(2, 1), ef.zeros(3))]
+    [einframe.Size([2, 3]), einframe.Size([2, 3])]
+    """
     ts = _tensors(tensors)
     shape = tuple(broadcast_shapes(*(t._data.shape for t in ts)))
     return tuple(expand(t, shape) for t in ts)
 
 
 def tensor_split(input: Tensor, indices_or_sections, dim: int = 0) -> tuple[Tensor, ...]:
-    """Split into ``n`` nearly equal parts (the first ``size % n`` one longer), or at the given indices (views)."""
+    """Split into ``n`` nearly equal parts (the first ``size % n`` one longer), or at the given indices (views).
+
+    >>> import einframe as ef
+    >>> [t.tolist() for t in ef.tensor_split(ef.arange(5), 2)]
+    [[0, 1, 2], [3, 4]]
+    >>> [t.tolist() for t in ef.tensor_split(ef.arange(5), [1, 4])]
+    [[0], [1, 2, 3], [4]]
+    """
     d = input._dim(dim)
     n = input._data.shape[d]
     ios = indices_or_sections
@@ -988,17 +1237,32 @@ def _split_along(input: Tensor, ios, dim: int, name: str, need: int) -> tuple[Te
 
 
 def hsplit(input: Tensor, indices_or_sections) -> tuple[Tensor, ...]:
-    """``tensor_split`` along dim 1 (dim 0 for 1-D input); an int must divide the size."""
+    """``tensor_split`` along dim 1 (dim 0 for 1-D input); an int must divide the size.
+
+    >>> import einframe as ef
+    >>> [t.tolist() for t in ef.hsplit(ef.tensor([[1, 2, 3, 4]]), 2)]
+    [[[1, 2]], [[3, 4]]]
+    """
     return _split_along(input, indices_or_sections, 1 if input._data.ndim > 1 else 0, "hsplit", 1)
 
 
 def vsplit(input: Tensor, indices_or_sections) -> tuple[Tensor, ...]:
-    """``tensor_split`` along dim 0 of an at least 2-D tensor."""
+    """``tensor_split`` along dim 0 of an at least 2-D tensor.
+
+    >>> import einframe as ef
+    >>> [t.tolist() for t in ef.vsplit(ef.tensor([[1, 2], [3, 4]]), 2)]
+    [[[1, 2]], [[3, 4]]]
+    """
     return _split_along(input, indices_or_sections, 0, "vsplit", 2)
 
 
 def dsplit(input: Tensor, indices_or_sections) -> tuple[Tensor, ...]:
-    """``tensor_split`` along dim 2 of an at least 3-D tensor."""
+    """``tensor_split`` along dim 2 of an at least 3-D tensor.
+
+    >>> import einframe as ef
+    >>> [t.shape for t in ef.dsplit(ef.zeros(1, 2, 4), [1])]
+    [einframe.Size([1, 2, 1]), einframe.Size([1, 2, 3])]
+    """
     return _split_along(input, indices_or_sections, 2, "dsplit", 3)
 
 
@@ -1009,28 +1273,53 @@ def _atleast(shape_of, tensors):
 
 
 def atleast_1d(*tensors):
-    """Each tensor with at least 1 dim (one tensor in, one out; several in, a tuple)."""
+    """Each tensor with at least 1 dim (one tensor in, one out; several in, a tuple).
+
+    >>> import einframe as ef
+    >>> ef.atleast_1d(ef.tensor(5)).tolist()
+    [5]
+    """
     return _atleast(lambda s: s if len(s) >= 1 else (1,), tensors)
 
 
 def atleast_2d(*tensors):
-    """Each tensor with at least 2 dims (1-D ``(n,)`` becomes ``(1, n)``)."""
+    """Each tensor with at least 2 dims (1-D ``(n,)`` becomes ``(1, n)``).
+
+    >>> import einframe as ef
+    >>> ef.atleast_2d(ef.tensor([1, 2])).shape
+    einframe.Size([1, 2])
+    """
     return _atleast(lambda s: s if len(s) >= 2 else (1,) * (2 - len(s)) + s, tensors)
 
 
 def atleast_3d(*tensors):
-    """Each tensor with at least 3 dims (``(n,)`` -> ``(1, n, 1)``, ``(m, n)`` -> ``(m, n, 1)``)."""
+    """Each tensor with at least 3 dims (``(n,)`` -> ``(1, n, 1)``, ``(m, n)`` -> ``(m, n, 1)``).
+
+    >>> import einframe as ef
+    >>> ef.atleast_3d(ef.tensor([1, 2])).shape
+    einframe.Size([1, 2, 1])
+    """
     return _atleast(lambda s: s if len(s) >= 3 else {0: (1, 1, 1), 1: (1, *s, 1), 2: (*s, 1)}[len(s)], tensors)
 
 
 def hstack(tensors) -> Tensor:
-    """Concatenate horizontally: along dim 1, or dim 0 for 1-D tensors."""
+    """Concatenate horizontally: along dim 1, or dim 0 for 1-D tensors.
+
+    >>> import einframe as ef
+    >>> ef.hstack([ef.tensor([1, 2]), ef.tensor([3])]).tolist()
+    [1, 2, 3]
+    """
     ts = atleast_1d(*tensors) if len(tensors) != 1 else (atleast_1d(tensors[0]),)
     return cat(ts, 0 if ts[0]._data.ndim == 1 else 1)
 
 
 def vstack(tensors) -> Tensor:
-    """Concatenate vertically (along dim 0) after ``atleast_2d``."""
+    """Concatenate vertically (along dim 0) after ``atleast_2d``.
+
+    >>> import einframe as ef
+    >>> ef.vstack([ef.tensor([1, 2]), ef.tensor([3, 4])]).tolist()
+    [[1, 2], [3, 4]]
+    """
     return cat([atleast_2d(t) for t in tensors], 0)
 
 
@@ -1038,18 +1327,33 @@ row_stack = vstack
 
 
 def dstack(tensors) -> Tensor:
-    """Concatenate depth-wise (along dim 2) after ``atleast_3d``."""
+    """Concatenate depth-wise (along dim 2) after ``atleast_3d``.
+
+    >>> import einframe as ef
+    >>> ef.dstack([ef.tensor([1, 2]), ef.tensor([3, 4])]).tolist()
+    [[[1, 3], [2, 4]]]
+    """
     return cat([atleast_3d(t) for t in tensors], 2)
 
 
 def column_stack(tensors) -> Tensor:
-    """Stack as columns: 0-D and 1-D tensors become ``(n, 1)`` columns, then ``hstack``."""
+    """Stack as columns: 0-D and 1-D tensors become ``(n, 1)`` columns, then ``hstack``.
+
+    >>> import einframe as ef
+    >>> ef.column_stack([ef.tensor([1, 2]), ef.tensor([3, 4])]).tolist()
+    [[1, 3], [2, 4]]
+    """
     ts = [reshape(t, (t._data.size, 1)) if t._data.ndim <= 1 else t for t in tensors]
     return cat(ts, 1)
 
 
 def cartesian_prod(*tensors) -> Tensor:
-    """The Cartesian product of 1-D tensors as an ``(N, len(tensors))`` tensor (itertools.product order)."""
+    """The Cartesian product of 1-D tensors as an ``(N, len(tensors))`` tensor (itertools.product order).
+
+    >>> import einframe as ef
+    >>> ef.cartesian_prod(ef.tensor([1, 2]), ef.tensor([3, 4])).tolist()
+    [[1, 3], [1, 4], [2, 3], [2, 4]]
+    """
     ts = _tensors(tensors)
     if len(ts) == 1:
         return ts[0]
@@ -1057,7 +1361,12 @@ def cartesian_prod(*tensors) -> Tensor:
 
 
 def combinations(input: Tensor, r: int = 2, with_replacement: bool = False) -> Tensor:
-    """The ``r``-element combinations of a 1-D tensor's elements as an ``(N, r)`` tensor (itertools order)."""
+    """The ``r``-element combinations of a 1-D tensor's elements as an ``(N, r)`` tensor (itertools order).
+
+    >>> import einframe as ef
+    >>> ef.combinations(ef.tensor([1, 2, 3])).tolist()
+    [[1, 2], [1, 3], [2, 3]]
+    """
     if input._data.ndim != 1:
         raise RuntimeError(f"Expect a 1D vector, but got shape {list(input._data.shape)}")
     if r < 0:
@@ -1070,7 +1379,12 @@ def combinations(input: Tensor, r: int = 2, with_replacement: bool = False) -> T
 
 
 def block_diag(*tensors) -> Tensor:
-    """The block-diagonal matrix of the given tensors (0-D, 1-D as one row, or 2-D): ``Pad`` + ``Cat``."""
+    """The block-diagonal matrix of the given tensors (0-D, 1-D as one row, or 2-D): ``Pad`` + ``Cat``.
+
+    >>> import einframe as ef
+    >>> ef.block_diag(ef.tensor([[1, 2]]), ef.tensor(3)).tolist()
+    [[1, 2, 0], [0, 0, 3]]
+    """
     ts = _tensors(tensors)
     if not ts:
         return tensor(np.zeros((1, 0), dtype=_dt.get_default_dtype().np))
@@ -1092,7 +1406,12 @@ def block_diag(*tensors) -> Tensor:
 
 
 def narrow_copy(input: Tensor, dim: int, start: int, length: int) -> Tensor:
-    """A copy (not a view) of ``narrow(input, dim, start, length)``."""
+    """A copy (not a view) of ``narrow(input, dim, start, length)``.
+
+    >>> import einframe as ef
+    >>> ef.narrow_copy(ef.tensor([1, 2, 3, 4]), 0, 1, 2).tolist()
+    [2, 3]
+    """
     return clone(narrow(input, dim, start, length))
 
 
@@ -1101,7 +1420,12 @@ def narrow_copy(input: Tensor, dim: int, start: int, length: int) -> Tensor:
 
 
 def diff(input: Tensor, n: int = 1, dim: int = -1, prepend=None, append=None) -> Tensor:
-    """The ``n``-th forward difference along ``dim`` (after concatenating ``prepend``/``append``)."""
+    """The ``n``-th forward difference along ``dim`` (after concatenating ``prepend``/``append``).
+
+    >>> import einframe as ef
+    >>> ef.diff(ef.tensor([1, 4, 9, 16])).tolist()
+    [3, 5, 7]
+    """
     from ._functions import ne, sub
 
     if input._data.ndim == 0:
@@ -1127,7 +1451,12 @@ def diff(input: Tensor, n: int = 1, dim: int = -1, prepend=None, append=None) ->
 
 
 def kron(input: Tensor, other: Tensor) -> Tensor:
-    """Kronecker product: the outer-product einsum ``'ab,cd->acbd'`` (any rank) reshaped."""
+    """Kronecker product: the outer-product einsum ``'ab,cd->acbd'`` (any rank) reshaped.
+
+    >>> import einframe as ef
+    >>> ef.kron(ef.tensor([1, 2]), ef.tensor([1, 10])).tolist()
+    [1, 10, 2, 20]
+    """
     from opt_einsum import get_symbol
 
     a, b = _operands(input, other)
@@ -1147,6 +1476,14 @@ def kron(input: Tensor, other: Tensor) -> Tensor:
 
 
 def _make_inplace(fn, tensor_args=()):
+    """The in-place Tensor method ``fn_`` of an out-of-place ``fn``: ``self`` takes ``fn(self, ...)``'s value.
+
+    >>> import einframe as ef
+    >>> x = ef.zeros(3)
+    >>> x.index_fill_(0, ef.tensor([1]), 2.0) is x, x.tolist()
+    (True, [0.0, 2.0, 0.0])
+    """
+
     def method(self: Tensor, *args, **kwargs) -> Tensor:
         others = [a for a in list(args) + list(kwargs.values()) if isinstance(a, Tensor)]
         return _inplace(self, lambda s: fn(s, *args, **kwargs), *others)
@@ -1163,6 +1500,13 @@ index_add_ = _make_inplace(index_add)
 index_copy_ = _make_inplace(index_copy)
 index_fill_ = _make_inplace(index_fill)
 index_put_ = _make_inplace(index_put)
+index_put_.__doc__ += """
+
+>>> import einframe as ef
+>>> x = ef.zeros(3)
+>>> ef.index_put_(x, (ef.tensor([1]),), ef.tensor(5.0)) is x, x.tolist()
+(True, [0.0, 5.0, 0.0])
+"""
 masked_scatter_ = _make_inplace(masked_scatter)
 put_ = _make_inplace(put)
 

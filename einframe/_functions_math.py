@@ -113,9 +113,33 @@ def _rounding(mode: str, doc: str):
     return fn
 
 
-floor = _rounding("floor", "Largest integer <= x (same dtype; gradient zero).")
-ceil = _rounding("ceil", "Smallest integer >= x (same dtype; gradient zero).")
-trunc = _rounding("trunc", "Round toward zero (same dtype; gradient zero).")
+floor = _rounding(
+    "floor",
+    """Largest integer <= x (same dtype; gradient zero).
+
+    >>> import einframe as ef
+    >>> ef.floor(ef.tensor([-1.5, 0.5, 2.0])).tolist()
+    [-2.0, 0.0, 2.0]
+    """,
+)
+ceil = _rounding(
+    "ceil",
+    """Smallest integer >= x (same dtype; gradient zero).
+
+    >>> import einframe as ef
+    >>> ef.ceil(ef.tensor([-1.5, 0.5, 2.0])).tolist()
+    [-1.0, 1.0, 2.0]
+    """,
+)
+trunc = _rounding(
+    "trunc",
+    """Round toward zero (same dtype; gradient zero).
+
+    >>> import einframe as ef
+    >>> ef.trunc(ef.tensor([-1.5, 0.5, 2.7])).tolist()
+    [-1.0, 0.0, 2.0]
+    """,
+)
 fix = trunc
 
 
@@ -134,7 +158,12 @@ def round(input: Tensor, *, decimals: int = 0) -> Tensor:
 
 
 def frac(input: Tensor) -> Tensor:
-    """``x - trunc(x)`` (the sign of ``x``); gradient 1."""
+    """``x - trunc(x)`` (the sign of ``x``); gradient 1.
+
+    >>> import einframe as ef
+    >>> ef.frac(ef.tensor([-1.5, 2.25])).tolist()
+    [-0.5, 0.25]
+    """
     _check(input, "frac")
     if input._data.dtype.kind != "f":
         raise RuntimeError(f"\"frac_cpu\" not implemented for '{input.dtype.name}': frac needs a floating tensor")
@@ -159,15 +188,34 @@ def _remainder_op(cls, name: str, doc: str):
 
 
 fmod = _remainder_op(
-    _m.Fmod, "fmod", "C's remainder, with the sign of the dividend: ``fmod(-3, 2) == -1``; gradient 1 for input."
+    _m.Fmod,
+    "fmod",
+    """C's remainder, with the sign of the dividend: ``fmod(-3, 2) == -1``; gradient 1 for input.
+
+    >>> import einframe as ef
+    >>> ef.fmod(ef.tensor([-3, 3]), 2).tolist()
+    [-1, 1]
+    """,
 )
 remainder = _remainder_op(
-    _m.Remainder, "remainder", "Python's ``%``, with the sign of the divisor: ``remainder(-3, 2) == 1``; gradient 1 for input."
+    _m.Remainder,
+    "remainder",
+    """Python's ``%``, with the sign of the divisor: ``remainder(-3, 2) == 1``; gradient 1 for input.
+
+    >>> import einframe as ef
+    >>> ef.remainder(ef.tensor([-3, 3]), 2).tolist()
+    [1, 1]
+    """,
 )
 
 
 def floor_divide(input, other) -> Tensor:
-    """``floor(input / other)``, as ``div(..., rounding_mode='floor')`` (no gradient)."""
+    """``floor(input / other)``, as ``div(..., rounding_mode='floor')`` (no gradient).
+
+    >>> import einframe as ef
+    >>> ef.floor_divide(ef.tensor([-7, 7]), 2).tolist()
+    [-4, 3]
+    """
     a, b = _promote(input, other)
     _int_division_check(a, b, "floor_divide")
     return _F.div(a, b, rounding_mode="floor")
@@ -176,20 +224,116 @@ def floor_divide(input, other) -> Tensor:
 # ------------------------------------------------------------------------------------------------
 # trigonometric and hyperbolic
 
-tan = _float_unary(_m.Tan, "tan", "Tangent.")
-sinh = _float_unary(_m.Sinh, "sinh", "Hyperbolic sine.")
-cosh = _float_unary(_m.Cosh, "cosh", "Hyperbolic cosine.")
-asin = _float_unary(_m.Asin, "asin", "Inverse sine (NaN outside [-1, 1]).")
-acos = _float_unary(_m.Acos, "acos", "Inverse cosine (NaN outside [-1, 1]).")
-atan = _float_unary(_m.Atan, "atan", "Inverse tangent.")
-asinh = _float_unary(_m.Asinh, "asinh", "Inverse hyperbolic sine.")
-acosh = _float_unary(_m.Acosh, "acosh", "Inverse hyperbolic cosine (NaN below 1).")
-atanh = _float_unary(_m.Atanh, "atanh", "Inverse hyperbolic tangent (±inf at ±1, NaN outside).")
+tan = _float_unary(
+    _m.Tan,
+    "tan",
+    """Tangent.
+
+    >>> import einframe as ef
+    >>> x = ef.tensor([0.0, 1.0], dtype=ef.float64)
+    >>> ef.tan(x).round(decimals=4).tolist()
+    [0.0, 1.5574]
+    """,
+)
+sinh = _float_unary(
+    _m.Sinh,
+    "sinh",
+    """Hyperbolic sine.
+
+    >>> import einframe as ef
+    >>> x = ef.tensor([0.0, 1.0], dtype=ef.float64)
+    >>> ef.sinh(x).round(decimals=4).tolist()
+    [0.0, 1.1752]
+    """,
+)
+cosh = _float_unary(
+    _m.Cosh,
+    "cosh",
+    """Hyperbolic cosine.
+
+    >>> import einframe as ef
+    >>> x = ef.tensor([0.0, 1.0], dtype=ef.float64)
+    >>> ef.cosh(x).round(decimals=4).tolist()
+    [1.0, 1.5431]
+    """,
+)
+asin = _float_unary(
+    _m.Asin,
+    "asin",
+    """Inverse sine (NaN outside [-1, 1]).
+
+    >>> import einframe as ef
+    >>> x = ef.tensor([0.0, 1.0], dtype=ef.float64)
+    >>> ef.asin(x).round(decimals=4).tolist()
+    [0.0, 1.5708]
+    """,
+)
+acos = _float_unary(
+    _m.Acos,
+    "acos",
+    """Inverse cosine (NaN outside [-1, 1]).
+
+    >>> import einframe as ef
+    >>> x = ef.tensor([1.0, 0.0], dtype=ef.float64)
+    >>> ef.acos(x).round(decimals=4).tolist()
+    [0.0, 1.5708]
+    """,
+)
+atan = _float_unary(
+    _m.Atan,
+    "atan",
+    """Inverse tangent.
+
+    >>> import einframe as ef
+    >>> x = ef.tensor([0.0, 1.0], dtype=ef.float64)
+    >>> ef.atan(x).round(decimals=4).tolist()
+    [0.0, 0.7854]
+    """,
+)
+asinh = _float_unary(
+    _m.Asinh,
+    "asinh",
+    """Inverse hyperbolic sine.
+
+    >>> import einframe as ef
+    >>> x = ef.tensor([0.0, 1.0], dtype=ef.float64)
+    >>> ef.asinh(x).round(decimals=4).tolist()
+    [0.0, 0.8814]
+    """,
+)
+acosh = _float_unary(
+    _m.Acosh,
+    "acosh",
+    """Inverse hyperbolic cosine (NaN below 1).
+
+    >>> import einframe as ef
+    >>> x = ef.tensor([1.0, 2.0], dtype=ef.float64)
+    >>> ef.acosh(x).round(decimals=4).tolist()
+    [0.0, 1.317]
+    """,
+)
+atanh = _float_unary(
+    _m.Atanh,
+    "atanh",
+    """Inverse hyperbolic tangent (±inf at ±1, NaN outside).
+
+    >>> import einframe as ef
+    >>> x = ef.tensor([0.0, 0.5], dtype=ef.float64)
+    >>> ef.atanh(x).round(decimals=4).tolist()
+    [0.0, 0.5493]
+    """,
+)
 arcsin, arccos, arctan, arcsinh, arccosh, arctanh = asin, acos, atan, asinh, acosh, atanh
 
 
 def atan2(input, other) -> Tensor:
-    """The angle of the point (other, input) in (-pi, pi], quadrant-aware; integers compute in float."""
+    """The angle of the point (other, input) in (-pi, pi], quadrant-aware; integers compute in float.
+
+    >>> import einframe as ef
+    >>> x = ef.tensor([1.0, -1.0], dtype=ef.float64)
+    >>> ef.atan2(x, -x).round(decimals=4).tolist()
+    [2.3562, -0.7854]
+    """
     a, b = _promote(input, other, to_float=True)
     return _m.Atan2()(a, b)
 
@@ -198,25 +342,48 @@ arctan2 = atan2
 
 
 def hypot(input, other) -> Tensor:
-    """``sqrt(input² + other²)`` without intermediate overflow."""
+    """``sqrt(input² + other²)`` without intermediate overflow.
+
+    >>> import einframe as ef
+    >>> ef.hypot(ef.tensor([3.0, 5.0]), ef.tensor([4.0, 12.0])).tolist()
+    [5.0, 13.0]
+    """
     a, b = _promote(input, other, to_float=True)
     return _m.Hypot()(a, b)
 
 
 def deg2rad(input: Tensor) -> Tensor:
-    """Degrees to radians."""
+    """Degrees to radians.
+
+    >>> import einframe as ef
+    >>> x = ef.tensor([180.0, 90.0], dtype=ef.float64)
+    >>> ef.deg2rad(x).round(decimals=4).tolist()
+    [3.1416, 1.5708]
+    """
     _check(input, "deg2rad")
     return _floating(input) * (math.pi / 180)
 
 
 def rad2deg(input: Tensor) -> Tensor:
-    """Radians to degrees."""
+    """Radians to degrees.
+
+    >>> import einframe as ef
+    >>> x = ef.tensor([1.0, -0.5], dtype=ef.float64)
+    >>> ef.rad2deg(x).round(decimals=4).tolist()
+    [57.2958, -28.6479]
+    """
     _check(input, "rad2deg")
     return _floating(input) * (180 / math.pi)
 
 
 def sinc(input: Tensor) -> Tensor:
-    """The normalised sinc, ``sin(pi x) / (pi x)``, 1 at 0 (gradient 0 there)."""
+    """The normalised sinc, ``sin(pi x) / (pi x)``, 1 at 0 (gradient 0 there).
+
+    >>> import einframe as ef
+    >>> x = ef.tensor([0.0, 0.5, 1.5], dtype=ef.float64)
+    >>> ef.sinc(x).round(decimals=4).tolist()
+    [1.0, 0.6366, -0.2122]
+    """
     _check(input, "sinc")
     x = _floating(input)
     zero = x._data == 0
@@ -230,21 +397,83 @@ def sinc(input: Tensor) -> Tensor:
 # ------------------------------------------------------------------------------------------------
 # exponentials, logarithms, special functions
 
-log2 = _float_unary(_m.Log2, "log2", "Base-2 logarithm.")
-log10 = _float_unary(_m.Log10, "log10", "Base-10 logarithm.")
-erfc = _float_unary(_m.Erfc, "erfc", "Complementary error function ``1 - erf(x)``, accurate in the tail.")
-erfinv = _float_unary(_m.Erfinv, "erfinv", "Inverse error function: ±inf at ±1, NaN outside [-1, 1].")
-lgamma = _float_unary(_m.Lgamma, "lgamma", "``log|Γ(x)|``; +inf at 0, -1, -2, ... (gradient: digamma).")
+log2 = _float_unary(
+    _m.Log2,
+    "log2",
+    """Base-2 logarithm.
+
+    >>> import einframe as ef
+    >>> x = ef.tensor([1.0, 8.0, 0.5], dtype=ef.float64)
+    >>> ef.log2(x).round(decimals=4).tolist()
+    [0.0, 3.0, -1.0]
+    """,
+)
+log10 = _float_unary(
+    _m.Log10,
+    "log10",
+    """Base-10 logarithm.
+
+    >>> import einframe as ef
+    >>> x = ef.tensor([1.0, 100.0, 0.001], dtype=ef.float64)
+    >>> ef.log10(x).round(decimals=4).tolist()
+    [0.0, 2.0, -3.0]
+    """,
+)
+erfc = _float_unary(
+    _m.Erfc,
+    "erfc",
+    """Complementary error function ``1 - erf(x)``, accurate in the tail.
+
+    >>> import einframe as ef
+    >>> x = ef.tensor([0.0, 1.0], dtype=ef.float64)
+    >>> ef.erfc(x).round(decimals=4).tolist()
+    [1.0, 0.1573]
+    """,
+)
+erfinv = _float_unary(
+    _m.Erfinv,
+    "erfinv",
+    """Inverse error function: ±inf at ±1, NaN outside [-1, 1].
+
+    >>> import einframe as ef
+    >>> x = ef.tensor([0.0, 0.5], dtype=ef.float64)
+    >>> ef.erfinv(x).round(decimals=4).tolist()
+    [0.0, 0.4769]
+    """,
+)
+lgamma = _float_unary(
+    _m.Lgamma,
+    "lgamma",
+    """``log|Γ(x)|``; +inf at 0, -1, -2, ... (gradient: digamma).
+
+    >>> import einframe as ef
+    >>> x = ef.tensor([1.0, 5.0], dtype=ef.float64)
+    >>> ef.lgamma(x).round(decimals=4).tolist()
+    [0.0, 3.1781]
+    """,
+)
 
 
 def digamma(input: Tensor) -> Tensor:
-    """``Γ'(x)/Γ(x)``: -inf at +0, +inf at -0, NaN at negative integers (as PyTorch)."""
+    """``Γ'(x)/Γ(x)``: -inf at +0, +inf at -0, NaN at negative integers (as PyTorch).
+
+    >>> import einframe as ef
+    >>> x = ef.tensor([1.0, 2.0], dtype=ef.float64)
+    >>> ef.digamma(x).round(decimals=4).tolist()
+    [-0.5772, 0.4228]
+    """
     _check(input, "digamma")
     return _m.Polygamma(0)(_floating(input))
 
 
 def polygamma(n: int, input: Tensor) -> Tensor:
-    """The ``n``-th derivative of digamma (``polygamma(0, x) == digamma(x)``)."""
+    """The ``n``-th derivative of digamma (``polygamma(0, x) == digamma(x)``).
+
+    >>> import einframe as ef
+    >>> x = ef.tensor([1.0, 2.0], dtype=ef.float64)
+    >>> ef.polygamma(1, x).round(decimals=4).tolist()
+    [1.6449, 0.6449]
+    """
     _check(input, "polygamma")
     if not isinstance(n, numbers.Integral) or n < 0:
         raise RuntimeError(f"polygamma(n, x) does not support negative n (got {n!r})")
@@ -252,7 +481,13 @@ def polygamma(n: int, input: Tensor) -> Tensor:
 
 
 def mvlgamma(input: Tensor, p: int) -> Tensor:
-    """The multivariate log-gamma of dimension ``p``: ``p(p-1)/4 log(pi) + sum_j lgamma(x - j/2)``."""
+    """The multivariate log-gamma of dimension ``p``: ``p(p-1)/4 log(pi) + sum_j lgamma(x - j/2)``.
+
+    >>> import einframe as ef
+    >>> x = ef.tensor([2.5, 3.0], dtype=ef.float64)
+    >>> ef.mvlgamma(x, 2).round(decimals=4).tolist()
+    [0.857, 1.5502]
+    """
     _check(input, "mvlgamma")
     if p < 1:
         raise RuntimeError(f"mvlgamma: p has to be greater than or equal to 1 (got {p})")
@@ -266,7 +501,13 @@ def mvlgamma(input: Tensor, p: int) -> Tensor:
 
 
 def exp2(input: Tensor) -> Tensor:
-    """``2 ** x``."""
+    """``2 ** x``.
+
+    >>> import einframe as ef
+    >>> x = ef.tensor([0.0, 3.0, -1.0], dtype=ef.float64)
+    >>> ef.exp2(x).round(decimals=4).tolist()
+    [1.0, 8.0, 0.5]
+    """
     _check(input, "exp2")
     return _p.Pow()(2.0, _floating(input))
 
@@ -293,12 +534,24 @@ def _ref(a, b) -> Tensor:
 
 
 def logaddexp(input, other) -> Tensor:
-    """``log(exp(input) + exp(other))`` without overflow."""
+    """``log(exp(input) + exp(other))`` without overflow.
+
+    >>> import einframe as ef
+    >>> x = ef.tensor([0.0, 1.0], dtype=ef.float64)
+    >>> ef.logaddexp(x, -x).round(decimals=4).tolist()
+    [0.6931, 1.1269]
+    """
     return _logaddexp(input, other, base2=False)
 
 
 def logaddexp2(input, other) -> Tensor:
-    """``log2(2**input + 2**other)`` without overflow."""
+    """``log2(2**input + 2**other)`` without overflow.
+
+    >>> import einframe as ef
+    >>> x = ef.tensor([0.0, 3.0], dtype=ef.float64)
+    >>> ef.logaddexp2(x, x).round(decimals=4).tolist()
+    [1.0, 4.0]
+    """
     return _logaddexp(input, other, base2=True)
 
 
@@ -306,6 +559,11 @@ def xlogy(input, other) -> Tensor:
     """``input * log(other)``, 0 where ``input == 0`` (unless ``other`` is NaN).
 
     Gradients as PyTorch: ``log(other)`` for input (0 where input == 0 and other <= 0), ``input / other``.
+
+    >>> import einframe as ef
+    >>> x = ef.tensor([0.0, 2.0], dtype=ef.float64)
+    >>> ef.xlogy(x, x).round(decimals=4).tolist()
+    [0.0, 1.3863]
     """
     a, b = _promote(input, other, to_float=True)
     ref = _ref(a, b)
@@ -319,7 +577,13 @@ def xlogy(input, other) -> Tensor:
 
 
 def logit(input: Tensor, eps: float | None = None) -> Tensor:
-    """``log(x / (1 - x))``; with ``eps``, ``x`` is first clamped to [eps, 1 - eps]."""
+    """``log(x / (1 - x))``; with ``eps``, ``x`` is first clamped to [eps, 1 - eps].
+
+    >>> import einframe as ef
+    >>> x = ef.tensor([0.5, 0.75], dtype=ef.float64)
+    >>> ef.logit(x).round(decimals=4).tolist()
+    [0.0, 1.0986]
+    """
     _check(input, "logit")
     x = _floating(input)
     if eps is not None:
@@ -328,7 +592,13 @@ def logit(input: Tensor, eps: float | None = None) -> Tensor:
 
 
 def float_power(input, exponent) -> Tensor:
-    """``input ** exponent`` computed in float64 (as PyTorch)."""
+    """``input ** exponent`` computed in float64 (as PyTorch).
+
+    >>> import einframe as ef
+    >>> r = ef.float_power(ef.tensor([2, 3]), 2)
+    >>> r.dtype == ef.float64, r.tolist()
+    (True, [4.0, 9.0])
+    """
     f64 = np.dtype(np.float64)
     a = _F._cast(input, f64) if isinstance(input, Tensor) else float(input)
     b = _F._cast(exponent, f64) if isinstance(exponent, Tensor) else float(exponent)
@@ -338,7 +608,12 @@ def float_power(input, exponent) -> Tensor:
 
 
 def ldexp(input: Tensor, other) -> Tensor:
-    """``input * 2 ** other``."""
+    """``input * 2 ** other``.
+
+    >>> import einframe as ef
+    >>> ef.ldexp(ef.tensor([1.0, 3.0]), ef.tensor([3, -1])).tolist()
+    [8.0, 1.5]
+    """
     _check(input, "ldexp")
     x = _floating(input)
     e = _floating(other) if isinstance(other, Tensor) else float(other)
@@ -349,7 +624,13 @@ FrexpResult = namedtuple("frexp", ["mantissa", "exponent"])
 
 
 def frexp(input: Tensor):
-    """``(mantissa, exponent)`` with ``input == mantissa * 2 ** exponent``, |mantissa| in [0.5, 1) (no gradient)."""
+    """``(mantissa, exponent)`` with ``input == mantissa * 2 ** exponent``, |mantissa| in [0.5, 1) (no gradient).
+
+    >>> import einframe as ef
+    >>> r = ef.frexp(ef.tensor([8.0, -3.0]))
+    >>> r.mantissa.tolist(), r.exponent.tolist()
+    ([0.5, -0.75], [4, 2])
+    """
     _check(input, "frexp")
     if input._data.dtype.kind != "f":
         raise RuntimeError("torch.frexp() only supports floating-point dtypes")
@@ -362,12 +643,22 @@ def frexp(input: Tensor):
 
 
 def sgn(input: Tensor) -> Tensor:
-    """The sign (``sign`` for real tensors); gradient zero."""
+    """The sign (``sign`` for real tensors); gradient zero.
+
+    >>> import einframe as ef
+    >>> ef.sgn(ef.tensor([-2.0, 0.0, 3.0])).tolist()
+    [-1.0, 0.0, 1.0]
+    """
     return _F.sign(input)
 
 
 def signbit(input: Tensor) -> Tensor:
-    """True where the sign bit is set (``-0.0`` included); a bool tensor."""
+    """True where the sign bit is set (``-0.0`` included); a bool tensor.
+
+    >>> import einframe as ef
+    >>> ef.signbit(ef.tensor([-1.0, -0.0, 2.0])).tolist()
+    [True, True, False]
+    """
     _check(input, "signbit")
     xp = input._device.xp
     d = input._data
@@ -376,7 +667,12 @@ def signbit(input: Tensor) -> Tensor:
 
 
 def copysign(input, other) -> Tensor:
-    """``|input|`` with the sign (bit) of ``other``; gradient ``sign(input) * sign(out)`` (0 at input 0)."""
+    """``|input|`` with the sign (bit) of ``other``; gradient ``sign(input) * sign(out)`` (0 at input 0).
+
+    >>> import einframe as ef
+    >>> ef.copysign(ef.tensor([1.0, -2.0]), ef.tensor([-1.0, 1.0])).tolist()
+    [-1.0, 2.0]
+    """
     a, b = _promote(input, other, to_float=True)
     ref = _ref(a, b)
     a = _tensor_of(a, ref)
@@ -388,7 +684,12 @@ def copysign(input, other) -> Tensor:
 
 
 def heaviside(input: Tensor, values) -> Tensor:
-    """0 where ``input < 0``, ``values`` where ``input == 0``, 1 where ``input > 0`` (not differentiable)."""
+    """0 where ``input < 0``, ``values`` where ``input == 0``, 1 where ``input > 0`` (not differentiable).
+
+    >>> import einframe as ef
+    >>> ef.heaviside(ef.tensor([-1.0, 0.0, 2.0]), ef.tensor(0.5)).tolist()
+    [0.0, 0.5, 1.0]
+    """
     _check(input, "heaviside")
     if isinstance(values, Tensor) and values._data.dtype != input._data.dtype:
         raise RuntimeError(
@@ -401,7 +702,12 @@ def heaviside(input: Tensor, values) -> Tensor:
 
 
 def lerp(input: Tensor, end: Tensor, weight) -> Tensor:
-    """``input + weight * (end - input)``, exact at ``weight == 1`` (PyTorch's two-sided formula)."""
+    """``input + weight * (end - input)``, exact at ``weight == 1`` (PyTorch's two-sided formula).
+
+    >>> import einframe as ef
+    >>> ef.lerp(ef.tensor([0.0, 10.0]), ef.tensor([10.0, 20.0]), 0.25).tolist()
+    [2.5, 12.5]
+    """
     _check(input, "lerp")
     a, b = _F._operands(input, end)
     diff = b - a
@@ -413,13 +719,23 @@ def lerp(input: Tensor, end: Tensor, weight) -> Tensor:
 
 
 def addcmul(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1) -> Tensor:
-    """``input + value * tensor1 * tensor2``."""
+    """``input + value * tensor1 * tensor2``.
+
+    >>> import einframe as ef
+    >>> ef.addcmul(ef.tensor([1.0, 1.0]), ef.tensor([2.0, 3.0]), ef.tensor([4.0, 5.0]), value=0.5).tolist()
+    [5.0, 8.5]
+    """
     prod = _F.mul(tensor1, tensor2)
     return _F.add(input, prod if value == 1 else _F.mul(prod, value))
 
 
 def addcdiv(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1) -> Tensor:
-    """``input + value * tensor1 / tensor2``."""
+    """``input + value * tensor1 / tensor2``.
+
+    >>> import einframe as ef
+    >>> ef.addcdiv(ef.tensor([1.0, 1.0]), ef.tensor([2.0, 3.0]), ef.tensor([4.0, 2.0])).tolist()
+    [1.5, 2.5]
+    """
     if all(isinstance(t, Tensor) and t._data.dtype.kind in "biu" for t in (tensor1, tensor2)):
         raise RuntimeError(
             "Integer division with addcdiv is no longer supported, and in a future release addcdiv will perform "
@@ -431,7 +747,12 @@ def addcdiv(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1) -> Tens
 
 def nan_to_num(input: Tensor, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None) -> Tensor:
     """NaN, +inf and -inf replaced by ``nan``, ``posinf`` and ``neginf`` (default: the dtype's largest
-    and smallest finite values); gradient 1 where the input is finite, 0 where it was replaced."""
+    and smallest finite values); gradient 1 where the input is finite, 0 where it was replaced.
+
+    >>> import einframe as ef
+    >>> ef.nan_to_num(ef.tensor([float('nan'), float('inf'), -1.0]), posinf=9.0).tolist()
+    [0.0, 9.0, -1.0]
+    """
     _check(input, "nan_to_num")
     d = input._data
     if d.dtype.kind != "f":
@@ -443,12 +764,22 @@ def nan_to_num(input: Tensor, nan: float = 0.0, posinf: float | None = None, neg
 
 
 def clamp_min(input: Tensor, min) -> Tensor:
-    """``clamp(input, min=min)``."""
+    """``clamp(input, min=min)``.
+
+    >>> import einframe as ef
+    >>> ef.clamp_min(ef.tensor([-1.0, 0.5, 2.0]), 0.0).tolist()
+    [0.0, 0.5, 2.0]
+    """
     return _F.clamp(input, min=min)
 
 
 def clamp_max(input: Tensor, max) -> Tensor:
-    """``clamp(input, max=max)``."""
+    """``clamp(input, max=max)``.
+
+    >>> import einframe as ef
+    >>> ef.clamp_max(ef.tensor([-1.0, 0.5, 2.0]), 1.0).tolist()
+    [-1.0, 0.5, 1.0]
+    """
     return _F.clamp(input, max=max)
 
 
@@ -466,8 +797,18 @@ def _nan_ignoring(pick: str):
 fmax = _nan_ignoring("greater_equal")
 fmin = _nan_ignoring("less_equal")
 fmax.__name__, fmin.__name__ = "fmax", "fmin"
-fmax.__doc__ = "Elementwise maximum that ignores NaN (NaN only where both are NaN); ties send the gradient to input."
-fmin.__doc__ = "Elementwise minimum that ignores NaN (NaN only where both are NaN); ties send the gradient to input."
+fmax.__doc__ = """Elementwise maximum that ignores NaN (NaN only where both are NaN); ties send the gradient to input.
+
+    >>> import einframe as ef
+    >>> ef.fmax(ef.tensor([1.0, float('nan'), 3.0]), ef.tensor([2.0, 0.0, float('nan')])).tolist()
+    [2.0, 0.0, 3.0]
+    """
+fmin.__doc__ = """Elementwise minimum that ignores NaN (NaN only where both are NaN); ties send the gradient to input.
+
+    >>> import einframe as ef
+    >>> ef.fmin(ef.tensor([1.0, float('nan'), 3.0]), ef.tensor([2.0, 0.0, float('nan')])).tolist()
+    [1.0, 0.0, 3.0]
+    """
 
 
 # ------------------------------------------------------------------------------------------------
@@ -475,7 +816,12 @@ fmin.__doc__ = "Elementwise minimum that ignores NaN (NaN only where both are Na
 
 
 def isclose(input: Tensor, other, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> Tensor:
-    """``|input - other| <= atol + rtol * |other|`` elementwise (infinities equal when they agree)."""
+    """``|input - other| <= atol + rtol * |other|`` elementwise (infinities equal when they agree).
+
+    >>> import einframe as ef
+    >>> ef.isclose(ef.tensor([1.0, 1.0]), ef.tensor([1.000001, 1.1])).tolist()
+    [True, False]
+    """
     _check(input, "isclose")
     if isinstance(other, Tensor) and other._data.dtype != input._data.dtype:
         raise RuntimeError(
@@ -496,13 +842,40 @@ def _raw_pred(name: str, fn, doc: str):
     return pred
 
 
-isposinf = _raw_pred("isposinf", lambda xp, d: d == xp.inf if d.dtype.kind == "f" else xp.zeros(d.shape, bool), "True at +inf.")
-isneginf = _raw_pred("isneginf", lambda xp, d: d == -xp.inf if d.dtype.kind == "f" else xp.zeros(d.shape, bool), "True at -inf.")
-isreal = _raw_pred("isreal", lambda xp, d: xp.ones(d.shape, bool), "True everywhere (einframe tensors are real).")
+isposinf = _raw_pred(
+    "isposinf",
+    lambda xp, d: d == xp.inf if d.dtype.kind == "f" else xp.zeros(d.shape, bool),
+    """True at +inf.
+
+    >>> import einframe as ef
+    >>> ef.isposinf(ef.tensor([float('inf'), float('-inf'), 1.0])).tolist()
+    [True, False, False]
+    """,
+)
+isneginf = _raw_pred(
+    "isneginf",
+    lambda xp, d: d == -xp.inf if d.dtype.kind == "f" else xp.zeros(d.shape, bool),
+    """True at -inf.
+
+    >>> import einframe as ef
+    >>> ef.isneginf(ef.tensor([float('inf'), float('-inf'), 1.0])).tolist()
+    [False, True, False]
+    """,
+)
+isreal = _raw_pred(
+    "isreal",
+    lambda xp, d: xp.ones(d.shape, bool),
+    """True everywhere (einframe tensors are real).
+
+    >>> import einframe as ef
+    >>> ef.isreal(ef.tensor([1.0, float('nan')])).tolist()
+    [True, True]
+    """,
+)
 logical_xor = _F.logical_xor
 
 
-def _integer_op(name: str, op: str, bool_op: str | None):
+def _integer_op(name: str, op: str, bool_op: str | None, doc: str):
     def fn(input, other) -> Tensor:
         a, b = _F._operands(input, other)
         t = _ref(a, b)
@@ -516,21 +889,96 @@ def _integer_op(name: str, op: str, bool_op: str | None):
         return _p.Compare(bool_op if t._data.dtype == np.bool_ else op)(a, b)
 
     fn.__name__ = fn.__qualname__ = name
-    fn.__doc__ = f"Elementwise ``{op}`` of integer or bool tensors (no gradient)."
+    fn.__doc__ = doc
     return fn
 
 
-bitwise_and = _integer_op("bitwise_and", "bitwise_and", "logical_and")
-bitwise_or = _integer_op("bitwise_or", "bitwise_or", "logical_or")
-bitwise_xor = _integer_op("bitwise_xor", "bitwise_xor", "logical_xor")
-bitwise_left_shift = _integer_op("bitwise_left_shift", "left_shift", None)
-bitwise_right_shift = _integer_op("bitwise_right_shift", "right_shift", None)
-gcd = _integer_op("gcd", "gcd", None)
-lcm = _integer_op("lcm", "lcm", None)
+bitwise_and = _integer_op(
+    "bitwise_and",
+    "bitwise_and",
+    "logical_and",
+    """Elementwise ``bitwise_and`` of integer or bool tensors (no gradient).
+
+    >>> import einframe as ef
+    >>> ef.bitwise_and(ef.tensor([12, 10]), ef.tensor([10, 6])).tolist()
+    [8, 2]
+    """,
+)
+bitwise_or = _integer_op(
+    "bitwise_or",
+    "bitwise_or",
+    "logical_or",
+    """Elementwise ``bitwise_or`` of integer or bool tensors (no gradient).
+
+    >>> import einframe as ef
+    >>> ef.bitwise_or(ef.tensor([12, 1]), ef.tensor([10, 2])).tolist()
+    [14, 3]
+    """,
+)
+bitwise_xor = _integer_op(
+    "bitwise_xor",
+    "bitwise_xor",
+    "logical_xor",
+    """Elementwise ``bitwise_xor`` of integer or bool tensors (no gradient).
+
+    >>> import einframe as ef
+    >>> ef.bitwise_xor(ef.tensor([12, 1]), ef.tensor([10, 3])).tolist()
+    [6, 2]
+    """,
+)
+bitwise_left_shift = _integer_op(
+    "bitwise_left_shift",
+    "left_shift",
+    None,
+    """Elementwise ``left_shift`` of integer tensors (no gradient; bool is refused).
+
+    >>> import einframe as ef
+    >>> ef.bitwise_left_shift(ef.tensor([1, 3]), 2).tolist()
+    [4, 12]
+    """,
+)
+bitwise_right_shift = _integer_op(
+    "bitwise_right_shift",
+    "right_shift",
+    None,
+    """Elementwise ``right_shift`` of integer tensors (no gradient; bool is refused).
+
+    >>> import einframe as ef
+    >>> ef.bitwise_right_shift(ef.tensor([16, -8]), 2).tolist()
+    [4, -2]
+    """,
+)
+gcd = _integer_op(
+    "gcd",
+    "gcd",
+    None,
+    """Elementwise ``gcd`` of integer tensors (no gradient; bool is refused).
+
+    >>> import einframe as ef
+    >>> ef.gcd(ef.tensor([12, 9]), ef.tensor([8, 6])).tolist()
+    [4, 3]
+    """,
+)
+lcm = _integer_op(
+    "lcm",
+    "lcm",
+    None,
+    """Elementwise ``lcm`` of integer tensors (no gradient; bool is refused).
+
+    >>> import einframe as ef
+    >>> ef.lcm(ef.tensor([4, 3]), ef.tensor([6, 5])).tolist()
+    [12, 15]
+    """,
+)
 
 
 def bitwise_not(input: Tensor) -> Tensor:
-    """``~x`` of an integer tensor, logical not of a bool tensor (no gradient)."""
+    """``~x`` of an integer tensor, logical not of a bool tensor (no gradient).
+
+    >>> import einframe as ef
+    >>> ef.bitwise_not(ef.tensor([0, 5, -1])).tolist()
+    [-1, -6, 0]
+    """
     _check(input, "bitwise_not")
     if input._data.dtype.kind == "f":
         raise NotImplementedError(f"\"bitwise_not_cpu\" not implemented for '{input.dtype.name}'")
@@ -539,7 +987,13 @@ def bitwise_not(input: Tensor) -> Tensor:
 
 
 def nextafter(input: Tensor, other) -> Tensor:
-    """The next floating value after ``input`` toward ``other`` (no gradient)."""
+    """The next floating value after ``input`` toward ``other`` (no gradient).
+
+    >>> import einframe as ef
+    >>> x = ef.tensor([1.0, 1.0])
+    >>> (ef.nextafter(x, ef.tensor([2.0, 0.0])) - x).tolist() == [2**-23, -(2**-24)]
+    True
+    """
     a, b = _F._operands(input, other)
     t = _ref(a, b)
     if t._data.dtype.kind != "f":
@@ -559,7 +1013,12 @@ absolute = _F.abs
 
 
 def positive(input: Tensor) -> Tensor:
-    """``input`` itself (``+x``); refused for bool tensors, as PyTorch."""
+    """``input`` itself (``+x``); refused for bool tensors, as PyTorch.
+
+    >>> import einframe as ef
+    >>> ef.positive(ef.tensor([-1, 2])).tolist()
+    [-1, 2]
+    """
     _check(input, "positive")
     if input._data.dtype == np.bool_:
         raise RuntimeError("The `+` operator, on a bool tensor is not supported.")
@@ -567,7 +1026,12 @@ def positive(input: Tensor) -> Tensor:
 
 
 def rsub(input, other, *, alpha=1) -> Tensor:
-    """``other - alpha * input``."""
+    """``other - alpha * input``.
+
+    >>> import einframe as ef
+    >>> ef.rsub(ef.tensor([1.0, 2.0]), ef.tensor([10.0, 10.0]), alpha=2).tolist()
+    [8.0, 6.0]
+    """
     return _F.sub(other, input if alpha == 1 else _F.mul(input, alpha))
 
 

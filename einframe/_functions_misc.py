@@ -46,47 +46,92 @@ TriangularSolveResult = namedtuple("triangular_solve", ["solution", "cloned_coef
 
 
 def inverse(input: Tensor, *, out=None) -> Tensor:
-    """``ef.linalg.inv``."""
+    """``ef.linalg.inv``.
+
+    >>> import einframe as ef
+    >>> ef.inverse(ef.tensor([[1.0, 2.0], [0.0, 1.0]], dtype=ef.float64)).tolist()
+    [[1.0, -2.0], [0.0, 1.0]]
+    """
     return _linalg.inv(input)
 
 
 def det(input: Tensor) -> Tensor:
-    """``ef.linalg.det``."""
+    """``ef.linalg.det``.
+
+    >>> import einframe as ef
+    >>> round(ef.det(ef.tensor([[1.0, 2.0], [3.0, 4.0]], dtype=ef.float64)).item(), 10)
+    -2.0
+    """
     return _linalg.det(input)
 
 
 def slogdet(input: Tensor):
-    """``(sign, logabsdet)``, as ``ef.linalg.slogdet``."""
+    """``(sign, logabsdet)``, as ``ef.linalg.slogdet``.
+
+    >>> import einframe as ef
+    >>> r = ef.slogdet(ef.tensor([[-2.0, 0.0], [0.0, 3.0]], dtype=ef.float64))
+    >>> r.sign.item(), round(r.logabsdet.item(), 4)
+    (-1.0, 1.7918)
+    """
     return SlogdetResult(*_linalg.slogdet(input))
 
 
 def logdet(input: Tensor) -> Tensor:
-    """``log(det(input))``: NaN for a negative determinant, -inf for a singular matrix."""
+    """``log(det(input))``: NaN for a negative determinant, -inf for a singular matrix.
+
+    >>> import einframe as ef
+    >>> a = ef.tensor([[2.0, 0.0], [0.0, 3.0]], dtype=ef.float64)
+    >>> round(ef.logdet(a).item(), 4), ef.logdet(-ef.eye(3, dtype=ef.float64)).isnan().item()
+    (1.7918, True)
+    """
     sign, logabs = _linalg.slogdet(input)
     return F.where(F.lt(sign, 0), math.nan, logabs)
 
 
 def cholesky(input: Tensor, upper: bool = False, *, out=None) -> Tensor:
-    """``ef.linalg.cholesky`` (``upper`` positional, as ``torch.cholesky``)."""
+    """``ef.linalg.cholesky`` (``upper`` positional, as ``torch.cholesky``).
+
+    >>> import einframe as ef
+    >>> ef.cholesky(ef.tensor([[4.0, 2.0], [2.0, 2.0]], dtype=ef.float64)).tolist()
+    [[2.0, 0.0], [1.0, 1.0]]
+    """
     return _linalg.cholesky(input, upper=upper)
 
 
 def cholesky_solve(input: Tensor, input2: Tensor, upper: bool = False, *, out=None) -> Tensor:
-    """Solve ``A X = input`` given the Cholesky factor ``input2`` of ``A`` (two triangular solves)."""
+    """Solve ``A X = input`` given the Cholesky factor ``input2`` of ``A`` (two triangular solves).
+
+    >>> import einframe as ef
+    >>> L = ef.tensor([[2.0, 0.0], [1.0, 1.0]], dtype=ef.float64)  # A = L @ L.mT = [[4, 2], [2, 2]]
+    >>> ef.cholesky_solve(ef.tensor([[6.0], [4.0]], dtype=ef.float64), L).tolist()
+    [[1.0], [1.0]]
+    """
     lo = input2.mT if upper else input2
     y = _linalg.solve_triangular(lo, input, upper=False)
     return _linalg.solve_triangular(lo.mT, y, upper=True)
 
 
 def cholesky_inverse(input: Tensor, upper: bool = False, *, out=None) -> Tensor:
-    """``A^-1`` given the Cholesky factor of ``A``: ``L^-T L^-1``."""
+    """``A^-1`` given the Cholesky factor of ``A``: ``L^-T L^-1``.
+
+    >>> import einframe as ef
+    >>> L = ef.tensor([[2.0, 0.0], [1.0, 1.0]], dtype=ef.float64)
+    >>> ef.cholesky_inverse(L).tolist()
+    [[0.5, -0.5], [-0.5, 1.0]]
+    """
     lo = input.mT if upper else input
     li = _linalg.inv(lo)
     return li.mT @ li
 
 
 def triangular_solve(b: Tensor, A: Tensor, upper: bool = True, transpose: bool = False, unitriangular: bool = False):
-    """``(solution, cloned_coefficient)`` of ``A X = b`` (``A^T X = b`` with ``transpose``), reading one triangle."""
+    """``(solution, cloned_coefficient)`` of ``A X = b`` (``A^T X = b`` with ``transpose``), reading one triangle.
+
+    >>> import einframe as ef
+    >>> A = ef.tensor([[2.0, 1.0], [0.0, 4.0]], dtype=ef.float64)
+    >>> ef.triangular_solve(ef.tensor([[3.0], [4.0]], dtype=ef.float64), A).solution.tolist()
+    [[1.0], [1.0]]
+    """
     t = A.mT if transpose else A
     x = _linalg.solve_triangular(t, b, upper=upper != transpose, unitriangular=unitriangular)
     return TriangularSolveResult(x, A.clone())
@@ -94,7 +139,14 @@ def triangular_solve(b: Tensor, A: Tensor, upper: bool = True, transpose: bool =
 
 def svd(input: Tensor, some: bool = True, compute_uv: bool = True, *, out=None):
     """``torch.svd``: ``(U, S, V)`` with ``input = U diag(S) V^T`` (V, not Vᴴ); ``some=False`` gives
-    full U and V; ``compute_uv=False`` gives zero-filled U and V (m x m, n x n)."""
+    full U and V; ``compute_uv=False`` gives zero-filled U and V (m x m, n x n).
+
+    >>> import einframe as ef
+    >>> a = ef.tensor([[0.0, 2.0], [1.0, 0.0], [0.0, 0.0]], dtype=ef.float64)
+    >>> U, S, V = ef.svd(a)
+    >>> S.tolist(), U.shape, ef.allclose(U @ ef.diag(S) @ V.mT, a)
+    ([2.0, 1.0], einframe.Size([3, 2]), True)
+    """
     if not compute_uv:
         s = _linalg.svdvals(input)
         xp, dev = input._device.xp, input._device
@@ -107,27 +159,55 @@ def svd(input: Tensor, some: bool = True, compute_uv: bool = True, *, out=None):
 
 
 def qr(input: Tensor, some: bool = True, *, out=None):
-    """``torch.qr``: reduced (``some=True``) or complete QR."""
+    """``torch.qr``: reduced (``some=True``) or complete QR.
+
+    >>> import einframe as ef
+    >>> a = ef.tensor([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]], dtype=ef.float64)
+    >>> Q, R = ef.qr(a)
+    >>> Q.shape, R.shape, ef.allclose(Q @ R, a)
+    (einframe.Size([3, 2]), einframe.Size([2, 2]), True)
+    """
     return QRResult(*_linalg.qr(input, "reduced" if some else "complete"))
 
 
 def pinverse(input: Tensor, rcond: float = 1e-15) -> Tensor:
-    """Pseudo-inverse cutting singular values below ``rcond * σ_max``."""
+    """Pseudo-inverse cutting singular values below ``rcond * σ_max``.
+
+    >>> import einframe as ef
+    >>> p = ef.pinverse(ef.tensor([[1.0, 2.0]], dtype=ef.float64))
+    >>> [[round(v, 4) for v in row] for row in p.tolist()]
+    [[0.2], [0.4]]
+    """
     return _linalg.pinv(input, rtol=rcond)
 
 
 def matrix_power(input: Tensor, n: int) -> Tensor:
-    """``ef.linalg.matrix_power``."""
+    """``ef.linalg.matrix_power``.
+
+    >>> import einframe as ef
+    >>> ef.matrix_power(ef.tensor([[1, 1], [0, 1]]), 3).tolist()
+    [[1, 3], [0, 1]]
+    """
     return _linalg.matrix_power(input, n)
 
 
 def matrix_exp(input: Tensor) -> Tensor:
-    """``ef.linalg.matrix_exp``."""
+    """``ef.linalg.matrix_exp``.
+
+    >>> import einframe as ef
+    >>> ef.matrix_exp(ef.tensor([[0.0, 1.0], [0.0, 0.0]], dtype=ef.float64)).tolist()
+    [[1.0, 1.0], [0.0, 1.0]]
+    """
     return _linalg.matrix_exp(input)
 
 
 def chain_matmul(*matrices, out=None) -> Tensor:
-    """The product of 2-D matrices in the cheapest order (``ef.linalg.multi_dot``)."""
+    """The product of 2-D matrices in the cheapest order (``ef.linalg.multi_dot``).
+
+    >>> import einframe as ef
+    >>> ef.chain_matmul(ef.ones(2, 3), ef.ones(3, 4), ef.ones(4, 1)).tolist()
+    [[12.0], [12.0]]
+    """
     if len(matrices) == 1 and isinstance(matrices[0], (list, tuple)):
         matrices = tuple(matrices[0])
     if not matrices:
@@ -141,7 +221,12 @@ def chain_matmul(*matrices, out=None) -> Tensor:
 
 
 def mv(input: Tensor, vec: Tensor, *, out=None) -> Tensor:
-    """Matrix-vector product (``'ij,j->i'``)."""
+    """Matrix-vector product (``'ij,j->i'``).
+
+    >>> import einframe as ef
+    >>> ef.mv(ef.tensor([[1.0, 2.0], [3.0, 4.0]]), ef.tensor([1.0, 1.0])).tolist()
+    [3.0, 7.0]
+    """
     if input.ndim != 2 or vec.ndim != 1:
         raise RuntimeError(f"vector + matrix @ vector expected, got 1, {input.ndim}, {vec.ndim}")
     if input.shape[1] != vec.shape[0]:
@@ -152,7 +237,12 @@ def mv(input: Tensor, vec: Tensor, *, out=None) -> Tensor:
 
 
 def inner(input: Tensor, other: Tensor, *, out=None) -> Tensor:
-    """Sum over the last dims: shape ``input.shape[:-1] + other.shape[:-1]`` (a product for 0-d inputs)."""
+    """Sum over the last dims: shape ``input.shape[:-1] + other.shape[:-1]`` (a product for 0-d inputs).
+
+    >>> import einframe as ef
+    >>> ef.inner(ef.tensor([1.0, 2.0]), ef.tensor([3.0, 4.0])).item(), ef.inner(ef.ones(2, 3), ef.ones(4, 3)).shape
+    (11.0, einframe.Size([2, 4]))
+    """
     if not isinstance(other, Tensor) or input.ndim == 0 or other.ndim == 0:
         return input * other
     if input.shape[-1] != other.shape[-1]:
@@ -172,7 +262,12 @@ def _inner_eq(na: int, nb: int) -> str:
 
 
 def vdot(input: Tensor, other: Tensor, *, out=None) -> Tensor:
-    """Dot product of two 1-D tensors (real: ``ef.dot``)."""
+    """Dot product of two 1-D tensors (real: ``ef.dot``).
+
+    >>> import einframe as ef
+    >>> ef.vdot(ef.tensor([1.0, 2.0]), ef.tensor([3.0, 4.0])).item()
+    11.0
+    """
     if input.ndim != 1 or other.ndim != 1:
         raise RuntimeError(f"1D tensors expected, but got {input.ndim}D and {other.ndim}D tensors")
     if input.shape[0] != other.shape[0]:
@@ -185,7 +280,12 @@ def vdot(input: Tensor, other: Tensor, *, out=None) -> Tensor:
 
 
 def cross(input: Tensor, other: Tensor, dim: int | None = None, *, out=None) -> Tensor:
-    """``torch.cross``: with ``dim=None``, the first dim of size 3 (prefer ``ef.linalg.cross``)."""
+    """``torch.cross``: with ``dim=None``, the first dim of size 3 (prefer ``ef.linalg.cross``).
+
+    >>> import einframe as ef
+    >>> ef.cross(ef.tensor([1.0, 0.0, 0.0]), ef.tensor([0.0, 1.0, 0.0])).tolist()
+    [0.0, 0.0, 1.0]
+    """
     if dim is None:
         shape = np.broadcast_shapes(tuple(input.shape), tuple(other.shape))
         dim = next((i for i, n in enumerate(shape) if n == 3), -1)
@@ -193,7 +293,12 @@ def cross(input: Tensor, other: Tensor, dim: int | None = None, *, out=None) -> 
 
 
 def ger(input: Tensor, vec2: Tensor) -> Tensor:
-    """Outer product (the old name of ``ef.outer``)."""
+    """Outer product (the old name of ``ef.outer``).
+
+    >>> import einframe as ef
+    >>> ef.ger(ef.tensor([1, 2]), ef.tensor([3, 4])).tolist()
+    [[3, 4], [6, 8]]
+    """
     return F.outer(input, vec2)
 
 
@@ -202,7 +307,14 @@ def ger(input: Tensor, vec2: Tensor) -> Tensor:
 
 
 def logspace(start, end, steps: int, base: float = 10.0, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    """``base ** linspace(start, end, steps)``."""
+    """``base ** linspace(start, end, steps)``.
+
+    >>> import einframe as ef
+    >>> ef.logspace(0, 2, 3).tolist()
+    [1.0, 10.0, 100.0]
+    >>> ef.logspace(0, 3, 4, base=2).tolist()
+    [1.0, 2.0, 4.0, 8.0]
+    """
     d = F._np_dtype(dtype)
     data = np.power(float(base), np.linspace(float(start), float(end), int(steps), dtype=np.float64))
     if d.kind in "iub":
@@ -219,7 +331,15 @@ def _new(like: Tensor, data: np.ndarray) -> Tensor:
 
 
 def bernoulli(input: Tensor, p=None, *, generator_=None, out=None) -> Tensor:
-    """0/1 samples with probability ``input`` (or the scalar ``p``), in ``input``'s dtype (no gradient)."""
+    """0/1 samples with probability ``input`` (or the scalar ``p``), in ``input``'s dtype (no gradient).
+
+    >>> import einframe as ef
+    >>> ef.bernoulli(ef.tensor([0.0, 1.0, 1.0])).tolist()
+    [0.0, 1.0, 1.0]
+    >>> ef.manual_seed(0)
+    >>> ef.bernoulli(ef.full((2, 3), 0.5)).shape
+    einframe.Size([2, 3])
+    """
     probs = _host(input) if p is None else np.full(tuple(input.shape), float(p))
     if (probs < 0).any() or (probs > 1).any():
         raise RuntimeError("Expected p_in >= 0 && p_in <= 1 to be true, but got false.")
@@ -227,7 +347,15 @@ def bernoulli(input: Tensor, p=None, *, generator_=None, out=None) -> Tensor:
 
 
 def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *, generator_=None, out=None) -> Tensor:
-    """Indices sampled from the (unnormalised) weights in each row of ``input`` (int64)."""
+    """Indices sampled from the (unnormalised) weights in each row of ``input`` (int64).
+
+    >>> import einframe as ef
+    >>> ef.multinomial(ef.tensor([0.0, 1.0, 0.0]), 2, replacement=True).tolist()
+    [1, 1]
+    >>> ef.manual_seed(0)
+    >>> sorted(ef.multinomial(ef.tensor([1.0, 1.0, 1.0]), 3).tolist())
+    [0, 1, 2]
+    """
     w = _host(input).astype(np.float64)
     if w.ndim not in (1, 2):
         raise RuntimeError(f"prob_dist must be 1 or 2 dim, got {w.ndim}")
@@ -252,13 +380,29 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *, g
 
 
 def poisson(input: Tensor, generator_=None) -> Tensor:
-    """Poisson samples with rates ``input``, in ``input``'s dtype (no gradient)."""
+    """Poisson samples with rates ``input``, in ``input``'s dtype (no gradient).
+
+    >>> import einframe as ef
+    >>> ef.poisson(ef.zeros(3)).tolist()
+    [0.0, 0.0, 0.0]
+    >>> ef.manual_seed(0)
+    >>> ef.poisson(ef.full((2, 3), 4.0)).shape
+    einframe.Size([2, 3])
+    """
     return _new(input, generator().poisson(_host(input)).astype(input._data.dtype))
 
 
 def normal(mean=0.0, std=1.0, size=None, *, generator_=None, out=None, dtype=None, device=None, requires_grad=False):
     """``N(mean, std²)`` samples: tensor means and/or stds (broadcast), or floats with ``size``.
-    The samples carry no gradient to ``mean``/``std``."""
+    The samples carry no gradient to ``mean``/``std``.
+
+    >>> import einframe as ef
+    >>> ef.normal(ef.tensor([1.0, 2.0]), 0.0).tolist()
+    [1.0, 2.0]
+    >>> ef.manual_seed(0)
+    >>> ef.normal(0.0, 1.0, (2, 3)).shape
+    einframe.Size([2, 3])
+    """
     tm, ts = isinstance(mean, Tensor), isinstance(std, Tensor)
     if not tm and not ts:
         if size is None:
@@ -281,14 +425,32 @@ def normal(mean=0.0, std=1.0, size=None, *, generator_=None, out=None, dtype=Non
 
 
 def is_tensor(obj) -> bool:
+    """Whether ``obj`` is an einframe tensor.
+
+    >>> import einframe as ef
+    >>> ef.is_tensor(ef.tensor([1])), ef.is_tensor([1])
+    (True, False)
+    """
     return isinstance(obj, Tensor)
 
 
 def numel(input: Tensor) -> int:
+    """The number of elements of ``input``.
+
+    >>> import einframe as ef
+    >>> ef.numel(ef.zeros(2, 3))
+    6
+    """
     return int(input._data.size)
 
 
 def is_floating_point(input: Tensor) -> bool:
+    """Whether ``input`` has a floating-point dtype.
+
+    >>> import einframe as ef
+    >>> ef.is_floating_point(ef.tensor([1.0])), ef.is_floating_point(ef.tensor([1]))
+    (True, False)
+    """
     return input._data.dtype.kind == "f"
 
 
@@ -300,7 +462,12 @@ def _proxy(x):
 
 def result_type(tensor1, tensor2) -> _dt.dtype:
     """The dtype an arithmetic op on these operands gives (PyTorch's promotion: categories bool <
-    integer < floating; 0-d tensors and Python numbers do not raise the precision within one)."""
+    integer < floating; 0-d tensors and Python numbers do not raise the precision within one).
+
+    >>> import einframe as ef
+    >>> ef.result_type(ef.tensor([1]), 1.0), ef.result_type(ef.tensor([1], dtype=ef.int8), ef.tensor(1))
+    (einframe.float32, einframe.int8)
+    """
     a, b = _proxy(tensor1), _proxy(tensor2)
     if not isinstance(a, Tensor) and not isinstance(b, Tensor):
         a = F.tensor(a)
@@ -309,7 +476,12 @@ def result_type(tensor1, tensor2) -> _dt.dtype:
 
 def promote_types(type1, type2) -> _dt.dtype:
     """The smallest dtype both promote to: within a category numpy's rule, across categories the
-    higher category's dtype (``promote_types(int64, float16) == float16``)."""
+    higher category's dtype (``promote_types(int64, float16) == float16``).
+
+    >>> import einframe as ef
+    >>> ef.promote_types(ef.int64, ef.float16), ef.promote_types(ef.uint8, ef.int8)
+    (einframe.float16, einframe.int16)
+    """
     a, b = _dt.to_numpy_dtype(type1), _dt.to_numpy_dtype(type2)
     ca, cb = F._category(a), F._category(b)
     if ca == cb:
@@ -319,12 +491,24 @@ def promote_types(type1, type2) -> _dt.dtype:
 
 def can_cast(from_, to) -> bool:
     """Whether PyTorch allows the cast under its type-promotion rules (no float -> integer, no
-    non-bool -> bool)."""
+    non-bool -> bool).
+
+    >>> import einframe as ef
+    >>> ef.can_cast(ef.int32, ef.float32), ef.can_cast(ef.float32, ef.int32)
+    (True, False)
+    """
     return F._category(_dt.to_numpy_dtype(from_)) <= F._category(_dt.to_numpy_dtype(to))
 
 
 def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=None, profile=None, sci_mode=None):
-    """Tensor ``repr`` options, as ``torch.set_printoptions`` (``profile``: 'default', 'short', 'full')."""
+    """Tensor ``repr`` options, as ``torch.set_printoptions`` (``profile``: 'default', 'short', 'full').
+
+    >>> import einframe as ef
+    >>> ef.set_printoptions(precision=2)
+    >>> ef.tensor([1.23456])
+    tensor([1.23])
+    >>> ef.set_printoptions(profile='default')
+    """
     from .tensor import PRINT_OPTIONS
 
     profiles = {
@@ -515,7 +699,10 @@ METHODS: dict = {
 
 
 # ---- fused multiply-adds: ``beta * input + alpha * (one contraction)`` ---------------------------
-def _fma(eq: str, name: str):
+def _fma(eq: str, name: str, example: str, result: str):
+    """``name(input, a, b, *, beta=1, alpha=1)``: one contraction ``eq`` scaled and added to ``input``;
+    ``example``/``result`` make its docstring's runnable example."""
+
     def fn(input: Tensor, a: Tensor, b: Tensor, *, beta=1, alpha=1) -> Tensor:
         prod = F.einsum(eq, a, b)
         prod = prod if alpha == 1 else prod * alpha
@@ -524,15 +711,35 @@ def _fma(eq: str, name: str):
         return (input if beta == 1 else input * beta) + prod
 
     fn.__name__ = name
-    fn.__doc__ = f"``beta * input + alpha * einsum({eq!r}, a, b)`` (PyTorch's ``{name}``)."
+    fn.__doc__ = (
+        f"``beta * input + alpha * einsum({eq!r}, a, b)`` (PyTorch's ``{name}``).\n\n"
+        f">>> import einframe as ef\n>>> {example}\n{result}\n"
+    )
     return fn
 
 
-addmm = _fma("ij,jk->ik", "addmm")
-addbmm = _fma("bij,bjk->ik", "addbmm")
-baddbmm = _fma("bij,bjk->bik", "baddbmm")
-addmv = _fma("ij,j->i", "addmv")
-addr = _fma("i,j->ij", "addr")
+addmm = _fma(
+    "ij,jk->ik", "addmm", "ef.addmm(ef.ones(2, 2), ef.ones(2, 3), ef.ones(3, 2), beta=2).tolist()", "[[5.0, 5.0], [5.0, 5.0]]"
+)
+addbmm = _fma(
+    "bij,bjk->ik",
+    "addbmm",
+    "ef.addbmm(ef.zeros(2, 2), ef.ones(3, 2, 4), ef.ones(3, 4, 2)).tolist()",
+    "[[12.0, 12.0], [12.0, 12.0]]",
+)
+baddbmm = _fma(
+    "bij,bjk->bik",
+    "baddbmm",
+    "ef.baddbmm(ef.ones(2, 1, 1), ef.ones(2, 1, 3), ef.ones(2, 3, 1), alpha=0.5).tolist()",
+    "[[[2.5]], [[2.5]]]",
+)
+addmv = _fma("ij,j->i", "addmv", "ef.addmv(ef.ones(2), ef.tensor([[1.0, 2.0], [3.0, 4.0]]), ef.ones(2)).tolist()", "[4.0, 8.0]")
+addr = _fma(
+    "i,j->ij",
+    "addr",
+    "ef.addr(ef.zeros(2, 2), ef.tensor([1.0, 2.0]), ef.tensor([3.0, 4.0])).tolist()",
+    "[[3.0, 4.0], [6.0, 8.0]]",
+)
 
 
 def unfold(self: Tensor, dimension: int, size: int, step: int) -> Tensor:
@@ -579,7 +786,12 @@ def fill_diagonal_(self: Tensor, fill_value, wrap: bool = False) -> Tensor:
 
 
 def ravel(input: Tensor) -> Tensor:
-    """``input.reshape(-1)``."""
+    """``input.reshape(-1)``.
+
+    >>> import einframe as ef
+    >>> ef.ravel(ef.tensor([[1, 2], [3, 4]])).tolist()
+    [1, 2, 3, 4]
+    """
     return F.reshape(input, (-1,))
 
 
@@ -589,11 +801,22 @@ def split_with_sizes(self: Tensor, split_sizes, dim: int = 0):
 
 
 def is_same_size(self: Tensor, other: Tensor) -> bool:
+    """Whether ``self`` and ``other`` have the same shape.
+
+    >>> import einframe as ef
+    >>> ef.is_same_size(ef.zeros(2, 3), ef.ones(2, 3)), ef.is_same_size(ef.zeros(2, 3), ef.zeros(3, 2))
+    (True, False)
+    """
     return tuple(self.shape) == tuple(other.shape)
 
 
 def is_nonzero(input: Tensor) -> bool:
-    """The truth of a one-element tensor (PyTorch's error otherwise)."""
+    """The truth of a one-element tensor (PyTorch's error otherwise).
+
+    >>> import einframe as ef
+    >>> ef.is_nonzero(ef.tensor([0.5])), ef.is_nonzero(ef.tensor(0))
+    (True, False)
+    """
     if input.numel() != 1:
         raise RuntimeError(
             "Boolean value of Tensor with more than one value is ambiguous"

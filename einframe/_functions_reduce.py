@@ -309,12 +309,24 @@ def _cum_extreme(x: Tensor, d: int, op: str):
 
 def cummax(input: Tensor, dim: int):
     """Running maximum along ``dim`` -> ``(values, indices)``; NaN propagates, the gradient goes to the
-    element each running maximum came from."""
+    element each running maximum came from.
+
+    >>> import einframe as ef
+    >>> r = ef.cummax(ef.tensor([1.0, 3.0, 2.0, 3.0]), 0)
+    >>> r.values.tolist(), r.indices.tolist()
+    ([1.0, 3.0, 3.0, 3.0], [0, 1, 1, 3])
+    """
     return _scalar_dim(lambda x, d: _cum_extreme(x, d, "max"))(input, dim)
 
 
 def cummin(input: Tensor, dim: int):
-    """Running minimum along ``dim`` -> ``(values, indices)``."""
+    """Running minimum along ``dim`` -> ``(values, indices)``.
+
+    >>> import einframe as ef
+    >>> r = ef.cummin(ef.tensor([3.0, 1.0, 2.0, 1.0]), 0)
+    >>> r.values.tolist(), r.indices.tolist()
+    ([3.0, 1.0, 1.0, 1.0], [0, 1, 1, 3])
+    """
     return _scalar_dim(lambda x, d: _cum_extreme(x, d, "min"))(input, dim)
 
 
@@ -386,7 +398,13 @@ def median(input: Tensor, dim=None, keepdim: bool = False):
 
 
 def nanmedian(input: Tensor, dim=None, keepdim: bool = False):
-    """``median`` ignoring NaNs (NaN only where every element is NaN)."""
+    """``median`` ignoring NaNs (NaN only where every element is NaN).
+
+    >>> import einframe as ef
+    >>> r = ef.nanmedian(ef.tensor([[1.0, float('nan'), 3.0], [4.0, 6.0, 5.0]]), 1)
+    >>> r.values.tolist(), r.indices.tolist()
+    ([1.0, 5.0], [0, 2])
+    """
     if dim is None:
         return _median_all(input, True)
     return _scalar_dim(lambda x, d: _median_dim(x, d, keepdim, True, NanmedianResult))(input, dim)
@@ -417,7 +435,13 @@ def _mode(x: Tensor, d: int, keepdim: bool):
 
 
 def mode(input: Tensor, dim: int = -1, keepdim: bool = False):
-    """The most frequent value along ``dim`` (the smallest on ties) -> ``(values, indices)``."""
+    """The most frequent value along ``dim`` (the smallest on ties) -> ``(values, indices)``.
+
+    >>> import einframe as ef
+    >>> r = ef.mode(ef.tensor([[1, 2, 2, 3, 3], [4, 4, 1, 1, 0]]))
+    >>> r.values.tolist(), r.indices.tolist()
+    ([2, 1], [2, 3])
+    """
     return _scalar_dim(_mode)(input, dim, keepdim)
 
 
@@ -513,7 +537,12 @@ def quantile(input: Tensor, q, dim=None, keepdim: bool = False, *, interpolation
 
 
 def nanquantile(input: Tensor, q, dim=None, keepdim: bool = False, *, interpolation: str = "linear") -> Tensor:
-    """``quantile`` ignoring NaNs (NaN only where every element is NaN)."""
+    """``quantile`` ignoring NaNs (NaN only where every element is NaN).
+
+    >>> import einframe as ef
+    >>> ef.nanquantile(ef.tensor([0.0, float('nan'), 1.0, 2.0]), ef.tensor([0.25, 0.5])).tolist()
+    [0.5, 1.0]
+    """
     return _quantile(input, q, dim, keepdim, interpolation, True, "nanquantile")
 
 
@@ -522,7 +551,12 @@ def nanquantile(input: Tensor, q, dim=None, keepdim: bool = False, *, interpolat
 
 
 def nansum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
-    """``sum`` treating NaN as zero (NaN entries get a zero gradient)."""
+    """``sum`` treating NaN as zero (NaN entries get a zero gradient).
+
+    >>> import einframe as ef
+    >>> ef.nansum(ef.tensor([1.0, float('nan'), 2.0])).item()
+    3.0
+    """
     if input._data.dtype.kind == "f":
         nan = input._device.xp.isnan(input._data)
         if nan.any():
@@ -531,7 +565,12 @@ def nansum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Ten
 
 
 def nanmean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
-    """``mean`` over the non-NaN elements (NaN where there are none)."""
+    """``mean`` over the non-NaN elements (NaN where there are none).
+
+    >>> import einframe as ef
+    >>> ef.nanmean(ef.tensor([1.0, float('nan'), 2.0])).item()
+    1.5
+    """
     if dtype is not None:
         input = input.to(dtype)
     if input._data.dtype.kind != "f":
@@ -543,25 +582,48 @@ def nanmean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Te
 
 
 def var_mean(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False, *, correction=None):
-    """``(var, mean)`` over ``dim`` in one call (a plain tuple, as PyTorch)."""
+    """``(var, mean)`` over ``dim`` in one call (a plain tuple, as PyTorch).
+
+    >>> import einframe as ef
+    >>> v, m = ef.var_mean(ef.tensor([0.0, 2.0, 4.0]))
+    >>> v.item(), m.item()
+    (4.0, 2.0)
+    """
     return var(input, dim, unbiased, keepdim, correction=correction), mean(input, dim, keepdim)
 
 
 def std_mean(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False, *, correction=None):
-    """``(std, mean)`` over ``dim`` in one call."""
+    """``(std, mean)`` over ``dim`` in one call.
+
+    >>> import einframe as ef
+    >>> s, m = ef.std_mean(ef.tensor([0.0, 2.0, 4.0]))
+    >>> s.item(), m.item()
+    (2.0, 2.0)
+    """
     v, m = var_mean(input, dim, unbiased, keepdim, correction=correction)
     return sqrt(v), m
 
 
 def count_nonzero(input: Tensor, dim=None) -> Tensor:
-    """The number of nonzero elements (over ``dim``: int or tuple), as int64."""
+    """The number of nonzero elements (over ``dim``: int or tuple), as int64.
+
+    >>> import einframe as ef
+    >>> ef.count_nonzero(ef.tensor([[0, 1, 2], [0, 0, 3]]), dim=1).tolist()
+    [2, 1]
+    """
     axes = _axes(input, dim)
     xp = input._device.xp
     return Tensor._wrap(xp.asarray(xp.count_nonzero(input._data, axis=axes)).astype(np.int64), input._device)
 
 
 def aminmax(input: Tensor, *, dim=None, keepdim: bool = False):
-    """``(min, max)`` over ``dim`` (all elements by default); ties share the gradient evenly."""
+    """``(min, max)`` over ``dim`` (all elements by default); ties share the gradient evenly.
+
+    >>> import einframe as ef
+    >>> r = ef.aminmax(ef.tensor([[1.0, 5.0], [3.0, 2.0]]), dim=0)
+    >>> r.min.tolist(), r.max.tolist()
+    ([1.0, 2.0], [3.0, 5.0])
+    """
     _nonempty(input, "aminmax")
     if dim is not None and not isinstance(dim, int):
         raise TypeError(f"aminmax(): argument 'dim' must be int, not {type(dim).__name__}")
@@ -597,7 +659,12 @@ def _pnorm(d: Tensor, axes, keepdim: bool, p: float) -> Tensor:
 
 
 def dist(input: Tensor, other: Tensor, p: float = 2) -> Tensor:
-    """The p-norm of ``input - other`` (broadcast), over all elements."""
+    """The p-norm of ``input - other`` (broadcast), over all elements.
+
+    >>> import einframe as ef
+    >>> ef.dist(ef.tensor([0.0, 0.0]), ef.tensor([3.0, 4.0])).item()
+    5.0
+    """
     a, b = _operands(input, other)
     d = a - b
     if d._data.dtype.kind != "f":
@@ -608,7 +675,12 @@ def dist(input: Tensor, other: Tensor, p: float = 2) -> Tensor:
 def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode: str = "use_mm_for_euclid_dist_if_necessary") -> Tensor:
     """Pairwise p-norm distances between the rows of ``x1`` (..., P, M) and ``x2`` (..., R, M) ->
     (..., P, R). ``compute_mode`` is accepted and ignored: for p=2 on large inputs the distances come
-    from a matmul (``|a|² + |b|² - 2 a·b``); elsewhere from the broadcast differences."""
+    from a matmul (``|a|² + |b|² - 2 a·b``); elsewhere from the broadcast differences.
+
+    >>> import einframe as ef
+    >>> ef.cdist(ef.tensor([[0.0, 0.0], [3.0, 0.0]]), ef.tensor([[3.0, 4.0], [0.0, 4.0]])).tolist()
+    [[5.0, 4.0], [4.0, 5.0]]
+    """
     if x1._data.ndim < 2 or x2._data.ndim < 2:
         raise RuntimeError(f"cdist only supports at least 2D tensors, X1 got: {x1._data.ndim}D, X2 got: {x2._data.ndim}D")
     if x1._data.shape[-1] != x2._data.shape[-1]:
@@ -635,7 +707,13 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode: str = "use_mm_fo
 
 
 def renorm(input: Tensor, p: float, dim: int, maxnorm: float) -> Tensor:
-    """Scale each slice along ``dim`` whose p-norm exceeds ``maxnorm`` down to norm ``maxnorm``."""
+    """Scale each slice along ``dim`` whose p-norm exceeds ``maxnorm`` down to norm ``maxnorm``.
+
+    >>> import einframe as ef
+    >>> r = ef.renorm(ef.tensor([[3.0, 4.0], [0.3, 0.4]]), 2, 0, 1.0)
+    >>> [[round(v, 4) for v in row] for row in r.tolist()]
+    [[0.6, 0.8], [0.3, 0.4]]
+    """
     if input._data.ndim <= 1:
         raise RuntimeError(f"renorm: input needs at least 2 dimensions, got {input._data.ndim} dimensions")
     if p <= 0:
@@ -675,7 +753,12 @@ def _check_cov_weights(w: Tensor, name: str, kinds: str, kind_name: str, n: int)
 
 def cov(input: Tensor, *, correction: int = 1, fweights: Tensor | None = None, aweights: Tensor | None = None) -> Tensor:
     """Covariance of the variables in the rows of ``input`` (observations in the columns), with
-    optional integer frequency weights and float observation weights (as ``numpy.cov``)."""
+    optional integer frequency weights and float observation weights (as ``numpy.cov``).
+
+    >>> import einframe as ef
+    >>> ef.cov(ef.tensor([[0.0, 1.0, 2.0], [2.0, 1.0, 0.0]])).tolist()
+    [[1.0, -1.0], [-1.0, 1.0]]
+    """
     if input._data.ndim > 2:
         raise RuntimeError(
             f"cov(): expected input to have two or fewer dimensions but got an input with {input._data.ndim} dimensions"
@@ -715,7 +798,13 @@ def cov(input: Tensor, *, correction: int = 1, fweights: Tensor | None = None, a
 
 
 def corrcoef(input: Tensor) -> Tensor:
-    """Pearson correlation coefficients of the variables in the rows of ``input``, clipped to [-1, 1]."""
+    """Pearson correlation coefficients of the variables in the rows of ``input``, clipped to [-1, 1].
+
+    >>> import einframe as ef
+    >>> c = ef.corrcoef(ef.tensor([[0.0, 1.0, 2.0], [0.0, 2.0, 4.0], [2.0, 1.0, 0.0]]))
+    >>> [[round(v, 4) for v in row] for row in c.tolist()]
+    [[1.0, 1.0, -1.0], [1.0, 1.0, -1.0], [-1.0, -1.0, 1.0]]
+    """
     c = cov(input)
     if c._data.ndim == 0:
         return c / c
@@ -772,12 +861,22 @@ def trapezoid(y: Tensor, x=None, *, dx=None, dim: int = -1) -> Tensor:
 
 
 def trapz(y: Tensor, x=None, *, dx=None, dim: int = -1) -> Tensor:
-    """Alias of :func:`trapezoid` (``trapz(y, x, dim=-1)`` or ``trapz(y, dx=1, dim=-1)``)."""
+    """Alias of :func:`trapezoid` (``trapz(y, x, dim=-1)`` or ``trapz(y, dx=1, dim=-1)``).
+
+    >>> import einframe as ef
+    >>> ef.trapz(ef.tensor([1.0, 2.0, 3.0]), dx=2.0).item()
+    8.0
+    """
     return trapezoid(y, x, dx=dx, dim=dim)
 
 
 def cumulative_trapezoid(y: Tensor, x=None, *, dx=None, dim: int = -1) -> Tensor:
-    """The running trapezoidal integral along ``dim`` (one element shorter than ``y``)."""
+    """The running trapezoidal integral along ``dim`` (one element shorter than ``y``).
+
+    >>> import einframe as ef
+    >>> ef.cumulative_trapezoid(ef.tensor([1.0, 2.0, 3.0])).tolist()
+    [1.5, 4.0]
+    """
     if isinstance(x, (int, float)) and dx is None:
         x, dx = None, x
     if y._data.dtype.kind != "f":
@@ -796,7 +895,13 @@ def cumulative_trapezoid(y: Tensor, x=None, *, dx=None, dim: int = -1) -> Tensor
 
 def histogram(input: Tensor, bins=100, *, range=None, weight: Tensor | None = None, density: bool = False):
     """``(hist, bin_edges)`` of the elements of ``input`` (no gradient): ``bins`` is a count or a 1-D
-    tensor of edges, ``range=(min, max)``, optional per-element ``weight``."""
+    tensor of edges, ``range=(min, max)``, optional per-element ``weight``.
+
+    >>> import einframe as ef
+    >>> r = ef.histogram(ef.tensor([1.0, 2.0, 1.0, 4.0]), bins=3, range=(0.0, 3.0))
+    >>> r.hist.tolist(), r.bin_edges.tolist()
+    ([0.0, 2.0, 1.0], [0.0, 1.0, 2.0, 3.0])
+    """
     if input._data.dtype.kind != "f":
         raise RuntimeError(f"torch.histogram: input tensor and bins tensors should have the same dtype, got {input.dtype.name}")
     dt = input._data.dtype

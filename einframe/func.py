@@ -1,5 +1,6 @@
 """Function transforms (``torch.func``-shaped): ``grad``, ``grad_and_value``, ``vjp``, ``jvp``,
-``jacrev``, ``jacfwd``, ``hessian``, ``vmap``.
+``jacrev``, ``jacfwd``, ``hessian``, ``vmap``; and the functional module API: ``functional_call``,
+``stack_module_state`` (``functionalize`` is the identity).
 
 They compose the autograd engine and own no derivative rule: reverse-mode transforms call
 ``autograd.grad`` on fresh aliases of the arguments, ``jvp`` runs forward mode (every primitive's
@@ -7,7 +8,8 @@ They compose the autograd engine and own no derivative rule: reverse-mode transf
 forward mode (``hessian = jacfwd(jacrev(f))``); forward mode itself does not nest (einframe keeps one
 tangent per tensor), so ``jacfwd(jacfwd(f))`` raises and says to use ``jacrev`` for one level.
 
-Arguments and results are tensors or tuples/lists of tensors.
+Arguments and results are tensors or (nested) tuples/lists/dicts of tensors, e.g. the dict of
+parameters that ``functional_call`` takes.
 
 >>> import einframe as ef
 >>> f = lambda x: (x ** 3).sum()
@@ -32,7 +34,65 @@ from .ops.core import AccumulateGrad
 from .ops.view import Reshape
 from .tensor import Tensor
 
-__all__ = ["grad", "grad_and_value", "vjp", "jvp", "jacrev", "jacfwd", "hessian", "vmap"]
+__all__ = [
+    "grad",
+    "grad_and_value",
+    "vjp",
+    "jvp",
+    "jacrev",
+    "jacfwd",
+    "hessian",
+    "vmap",
+    "functional_call",
+    "stack_module_state",
+    "functionalize",
+]
+
+
+# ------------------------------------------------------------------------------------------------
+# pytrees: arguments and results may be nested tuples/lists/dicts of tensors (a dict of parameters
+# from ``functional_call``, for example); the transforms work on their leaves.
+
+
+def _tree_flatten(x) -> tuple[list, Any]:
+    """The leaves of ``x`` (depth first, dicts in insertion order) and a spec to rebuild it."""
+    if isinstance(x, (tuple, list)):
+        leaves: list = []
+        specs = []
+        for v in x:
+            lv, s = _tree_flatten(v)
+            leaves.extend(lv)
+            specs.append(s)
+        return leaves, (type(x), None, tuple(specs))
+    if isinstance(x, dict):
+        leaves, specs = [], []
+        for v in x.values():
+            lv, s = _tree_flatten(v)
+            leaves.extend(lv)
+            specs.append(s)
+        return leaves, (type(x), tuple(x), tuple(specs))
+    return [x], None
+
+
+def _tree_unflatten(leaves, spec):
+    it = iter(leaves)
+    out = _build(it, spec)
+    rest = sum(1 for _ in it)
+    if rest:
+        raise RuntimeError(f"internal error: {rest} leaves left over when rebuilding a pytree")
+    return out
+
+
+def _build(it, spec):
+    if spec is None:
+        return next(it)
+    typ, keys, specs = spec
+    children = [_build(it, s) for s in specs]
+    if keys is not None:
+        return typ(zip(keys, children))
+    if hasattr(typ, "_fields"):  # namedtuple
+        return typ(*children)
+    return typ(children)
 
 
 def _alias(x: Tensor) -> Tensor:
@@ -61,12 +121,38 @@ def _nums(argnums, nargs: int, name: str) -> tuple[int, ...]:
     return tuple(n % nargs for n in nums)
 
 
-def _flat(out, name: str) -> tuple[list[Tensor], bool]:
-    if isinstance(out, Tensor):
-        return [out], False
-    if isinstance(out, (tuple, list)) and all(isinstance(o, Tensor) for o in out):
-        return list(out), True
-    raise TypeError(f"{name}: expected the function to return a Tensor or a tuple of Tensors, got {type(out).__name__}")
+def _flat(out, name: str) -> tuple[list[Tensor], Any]:
+    """The tensor leaves of a result (a Tensor, or nested tuples/lists/dicts of them) and its spec."""
+    leaves, spec = _tree_flatten(out)
+    if not leaves or not all(isinstance(o, Tensor) for o in leaves):
+        raise TypeError(
+            f"{name}: expected the function to return a Tensor or a tuple/list/dict of Tensors, got {type(out).__name__}"
+        )
+    return leaves, spec
+
+
+def _alias_args(args: list, nums: Sequence[int]) -> tuple[list[Tensor], list]:
+    """Replace ``args[i]`` (``i`` in ``nums``) by fresh aliases of its tensor leaves.
+
+    Returns the aliases, flat, and the layout ``[(number of leaves, spec)]`` to regroup results by argument.
+    """
+    xs: list[Tensor] = []
+    layout = []
+    for i in nums:
+        leaves, spec = _tree_flatten(args[i])
+        aliases = [_alias(v) for v in leaves]
+        args[i] = _tree_unflatten(aliases, spec)
+        xs.extend(aliases)
+        layout.append((len(aliases), spec))
+    return xs, layout
+
+
+def _regroup(flat: Sequence, layout: list) -> list:
+    out, k = [], 0
+    for n, spec in layout:
+        out.append(_tree_unflatten(flat[k : k + n], spec))
+        k += n
+    return out
 
 
 def _reaches_outside(outs: Sequence[Tensor], own: Sequence[Tensor]) -> bool:
@@ -132,9 +218,7 @@ def grad_and_value(func: Callable, argnums: int | tuple[int, ...] = 0, has_aux: 
         outer = STATE.grad_enabled
         args = list(args)
         with enable_grad():
-            xs = [_alias(args[i]) for i in nums]
-            for i, x in zip(nums, xs):
-                args[i] = x
+            xs, layout = _alias_args(args, nums)
             out, aux = _split_aux(func(*args, **kwargs), has_aux, "grad")
             if not isinstance(out, Tensor) or out._data.size != 1:
                 got = f"a tensor of shape {tuple(out.shape)}" if isinstance(out, Tensor) else type(out).__name__
@@ -147,8 +231,8 @@ def grad_and_value(func: Callable, argnums: int | tuple[int, ...] = 0, has_aux: 
                 gs = _autograd_grad(out, xs, create_graph=keep, allow_unused=True)
             else:
                 gs = (None,) * len(xs)
-        gs = tuple(g if g is not None else _zeros_like(x) for g, x in zip(gs, xs))
-        g = gs[0] if isinstance(argnums, int) else gs
+        gs = _regroup([g if g is not None else _zeros_like(x) for g, x in zip(gs, xs)], layout)
+        g = gs[0] if isinstance(argnums, int) else tuple(gs)
         value = _detach_tree(out, keep)
         if has_aux:
             return g, (value, _detach_tree(aux, keep))
@@ -159,6 +243,9 @@ def grad_and_value(func: Callable, argnums: int | tuple[int, ...] = 0, has_aux: 
 
 def grad(func: Callable, argnums: int | tuple[int, ...] = 0, has_aux: bool = False) -> Callable:
     """The gradient of a scalar function: ``grad(f)(x)`` is ``df/dx`` (a tuple for tuple ``argnums``).
+
+    An argument may be a tuple/list/dict of tensors (a dict of parameters for
+    :func:`functional_call`): its gradient has the same structure.
 
     With ``has_aux=True``, ``f`` returns ``(value, aux)`` and the new function ``(gradient, aux)``.
 
@@ -187,15 +274,16 @@ def vjp(func: Callable, *primals: Tensor, has_aux: bool = False):
     (tensor([2., 4.]),)
     """
     outer = STATE.grad_enabled
+    args = list(primals)
     with enable_grad():
-        xs = [_alias(p) for p in primals]
-        out, aux = _split_aux(func(*xs), has_aux, "vjp")
-    outs, is_seq = _flat(out, "vjp")
+        xs, layout = _alias_args(args, range(len(args)))
+        out, aux = _split_aux(func(*args), has_aux, "vjp")
+    outs, _ = _flat(out, "vjp")
     keep = outer and _reaches_outside(outs, xs)
 
     def vjp_fn(cotangents):
-        cts, _ = _flat(cotangents, "vjp_fn") if isinstance(cotangents, (Tensor, tuple, list)) else (None, None)
-        if cts is None or len(cts) != len(outs):
+        cts = _tree_flatten(cotangents)[0]
+        if len(cts) != len(outs) or not all(isinstance(c, Tensor) for c in cts):
             raise RuntimeError(f"vjp_fn: expected {len(outs)} cotangent(s) matching the outputs of f, got {cotangents!r:.80}")
         for k, (o, c) in enumerate(zip(outs, cts)):
             if tuple(o.shape) != tuple(c.shape):
@@ -211,7 +299,7 @@ def vjp(func: Callable, *primals: Tensor, has_aux: bool = False):
                 )
         else:
             gs = (None,) * len(xs)
-        return tuple(g if g is not None else _zeros_like(x) for g, x in zip(gs, xs))
+        return tuple(_regroup([g if g is not None else _zeros_like(x) for g, x in zip(gs, xs)], layout))
 
     value = _detach_tree(out, keep)
     if has_aux:
@@ -232,6 +320,10 @@ def jvp(func: Callable, primals: Sequence[Tensor], tangents: Sequence[Tensor], *
     primals, tangents = tuple(primals), tuple(tangents)
     if len(primals) != len(tangents):
         raise RuntimeError(f"jvp: got {len(primals)} primals but {len(tangents)} tangents; give one tangent per primal")
+    primals, spec = _tree_flatten(primals)
+    tangents, tspec = _tree_flatten(tangents)
+    if spec[2] != tspec[2]:
+        raise RuntimeError("jvp: the tangents must have the same structure (tuples/lists/dicts) as the primals")
     for k, (p, t) in enumerate(zip(primals, tangents)):
         if not isinstance(p, Tensor) or not isinstance(t, Tensor):
             raise TypeError(f"jvp: primal and tangent {k} must be Tensors, got {type(p).__name__} and {type(t).__name__}")
@@ -247,13 +339,13 @@ def jvp(func: Callable, primals: Sequence[Tensor], tangents: Sequence[Tensor], *
         )
     with dual_level():
         duals = [make_dual(p, t) for p, t in zip(primals, tangents)]
-        out, aux = _split_aux(func(*duals), has_aux, "jvp")
-        outs, is_seq = _flat(out, "jvp")
+        out, aux = _split_aux(func(*_tree_unflatten(duals, spec)), has_aux, "jvp")
+        outs, out_spec = _flat(out, "jvp")
         touts = [o._tangent if o._tangent is not None else _zeros_like(o) for o in outs]
         # the primal results: new tensors without the tangent (the dual level drops it on exit anyway)
         values = list(outs)
-    result_t = tuple(touts) if is_seq else touts[0]
-    result_v = tuple(values) if is_seq else values[0]
+    result_t = _tree_unflatten(touts, out_spec)
+    result_v = _tree_unflatten(values, out_spec)
     if has_aux:
         return result_v, result_t, aux
     return result_v, result_t
@@ -286,24 +378,29 @@ def jacrev(func: Callable, argnums: int | tuple[int, ...] = 0, *, has_aux: bool 
 
         res = vjp(f, *(args[i] for i in nums), has_aux=has_aux)
         out, fn = res[0], res[1]
-        outs, is_seq = _flat(out, "jacrev")
+        outs, out_spec = _flat(out, "jacrev")
+        arg_trees = [_tree_flatten(args[i]) for i in nums]  # (leaves, spec) per differentiated argument
         jac = []
         for k, o in enumerate(outs):
-            rows: list[list[Tensor]] = [[] for _ in nums]
+            rows = [[[] for _ in leaves] for leaves, _ in arg_trees]  # [argument][leaf] -> one vjp per element of o
             for j in range(int(o._data.size)):
                 cts = [_basis(o2, j) if k2 == k else _zeros_like(o2) for k2, o2 in enumerate(outs)]
-                gs = fn(tuple(cts) if is_seq else cts[0])
-                for r, g in zip(rows, gs):
-                    r.append(g)
+                for a, g in enumerate(fn(_tree_unflatten(cts, out_spec))):
+                    for r, gl in zip(rows[a], _tree_flatten(g)[0]):
+                        r.append(gl)
             per_arg = []
-            for r, i in zip(rows, nums):
-                x = args[i]
-                shape = (*o.shape, *x.shape)
-                per_arg.append(
-                    F.stack(r).reshape(shape) if r else Tensor._wrap(x._device.xp.zeros(shape, dtype=x._data.dtype), x._device)
-                )
+            for (leaves, spec), arg_rows in zip(arg_trees, rows):
+                per_leaf = []
+                for r, x in zip(arg_rows, leaves):
+                    shape = (*o.shape, *x.shape)
+                    per_leaf.append(
+                        F.stack(r).reshape(shape)
+                        if r
+                        else Tensor._wrap(x._device.xp.zeros(shape, dtype=x._data.dtype), x._device)
+                    )
+                per_arg.append(_tree_unflatten(per_leaf, spec))
             jac.append(per_arg[0] if isinstance(argnums, int) else tuple(per_arg))
-        result = tuple(jac) if is_seq else jac[0]
+        result = _tree_unflatten(jac, out_spec)
         return (result, res[2]) if has_aux else result
 
     return wrapper
@@ -329,34 +426,40 @@ def jacfwd(func: Callable, argnums: int | tuple[int, ...] = 0, *, has_aux: bool 
                 a[i] = x
             return func(*a, **kwargs)
 
-        cols: list[list[list[Tensor]]] = []  # [arg][element] -> tangent of each output
+        flat, spec = _tree_flatten(primals)
+        for x in flat:
+            if not isinstance(x, Tensor):
+                raise TypeError(f"jacfwd: expected Tensors to differentiate, got a {type(x).__name__}")
+        cols: list[list[list[Tensor]]] = []  # [leaf][element] -> tangent of each output
         out = aux = None
-        for a, x in enumerate(primals):
+        for a, x in enumerate(flat):
             cols.append([])
             for j in range(int(x._data.size)):
-                tangents = tuple(_basis(p, j) if b == a else _zeros_like(p) for b, p in enumerate(primals))
+                tangents = _tree_unflatten([_basis(p, j) if b == a else _zeros_like(p) for b, p in enumerate(flat)], spec)
                 res = jvp(f, primals, tangents, has_aux=has_aux)
                 out, t = res[0], res[1]
                 if has_aux:
                     aux = res[2]
-                cols[a].append(list(t) if isinstance(t, tuple) else [t])
+                cols[a].append(_tree_flatten(t)[0])
         if out is None:  # every argument is empty
             out = f(*primals)
             if has_aux:
                 out, aux = out
-        outs, is_seq = _flat(out, "jacfwd")
+        outs, out_spec = _flat(out, "jacfwd")
+        layout = [(len(_tree_flatten(p)[0]), _tree_flatten(p)[1]) for p in primals]
         jac = []
         for k, o in enumerate(outs):
-            per_arg = []
-            for a, x in enumerate(primals):
+            per_leaf = []
+            for a, x in enumerate(flat):
                 shape = (*o.shape, *x.shape)
                 if cols[a]:
                     col = F.stack([c[k] for c in cols[a]], dim=-1)  # out.shape + (x.numel,)
-                    per_arg.append(col.reshape(shape))
+                    per_leaf.append(col.reshape(shape))
                 else:
-                    per_arg.append(Tensor._wrap(x._device.xp.zeros(shape, dtype=x._data.dtype), x._device))
+                    per_leaf.append(Tensor._wrap(x._device.xp.zeros(shape, dtype=x._data.dtype), x._device))
+            per_arg = _regroup(per_leaf, layout)
             jac.append(per_arg[0] if isinstance(argnums, int) else tuple(per_arg))
-        result = tuple(jac) if is_seq else jac[0]
+        result = _tree_unflatten(jac, out_spec)
         return (result, aux) if has_aux else result
 
     return wrapper
@@ -449,20 +552,28 @@ def vmap(
         if len(dims) != len(args):
             raise ValueError(f"vmap: in_dims has {len(dims)} entries but the function got {len(args)} positional arguments")
         sizes = set()
-        moved = []
+        trees = []  # per argument: (leaves moved so the mapped dim leads, mapped per leaf, spec)
         for k, (a, d) in enumerate(zip(args, dims)):
-            if d is None:
-                moved.append(a)
-                continue
-            if not isinstance(a, Tensor):
-                raise ValueError(
-                    f"vmap: in_dims[{k}]={d} but argument {k} is a {type(a).__name__}, not a Tensor; use None for it"
-                )
-            if not -a.ndim <= d < a.ndim:
-                raise ValueError(f"vmap: in_dims[{k}]={d} is out of range for argument {k} of shape {tuple(a.shape)}")
-            d = d % a.ndim
-            sizes.add(a.shape[d])
-            moved.append(_moved(a, d))
+            leaves, spec = _tree_flatten(a)
+            leaf_dims = _leaf_dims(d, a, k)
+            moved, mapped = [], []
+            for leaf, ld in zip(leaves, leaf_dims):
+                if ld is None:
+                    moved.append(leaf)
+                    mapped.append(False)
+                    continue
+                if not isinstance(leaf, Tensor):
+                    raise ValueError(
+                        f"vmap: in_dims[{k}]={ld} but argument {k} is (or holds) a {type(leaf).__name__}, not a Tensor; "
+                        f"use None for it"
+                    )
+                if not -leaf.ndim <= ld < leaf.ndim:
+                    raise ValueError(f"vmap: in_dims[{k}]={ld} is out of range for argument {k} of shape {tuple(leaf.shape)}")
+                ld = ld % leaf.ndim
+                sizes.add(leaf.shape[ld])
+                moved.append(_moved(leaf, ld))
+                mapped.append(True)
+            trees.append((moved, mapped, spec))
         if not sizes:
             raise ValueError("vmap: at least one argument must be mapped (in_dims are all None)")
         if len(sizes) != 1:
@@ -470,23 +581,54 @@ def vmap(
                 f"vmap: expected all mapped arguments to have the same size in the mapped dimension, got sizes {sorted(sizes)}"
             )
         (n,) = sizes
-        mapped = [d is not None for d in dims]
 
-        fast = _einsum_fast_path(func, moved, mapped, kwargs)
-        if fast is not None:
-            return _place(fast, out_dims)
+        if all(spec is None for _, _, spec in trees):
+            fast = _einsum_fast_path(func, [m[0] for m, _, _ in trees], [mp[0] for _, mp, _ in trees], kwargs)
+            if fast is not None:
+                return _place(fast, out_dims)
         results = []
         for i in range(n):
-            results.append(func(*[a[i] if m else a for a, m in zip(moved, mapped)], **kwargs))
-        first = results[0]
-        if isinstance(first, Tensor):
-            return _place(F.stack(results), out_dims)
-        if isinstance(first, (tuple, list)) and all(isinstance(r, Tensor) for r in first):
-            od = out_dims if isinstance(out_dims, (tuple, list)) else (out_dims,) * len(first)
-            return type(first)(_place(F.stack([r[k] for r in results]), od[k]) for k in range(len(first)))
-        raise TypeError(f"vmap: the function must return a Tensor or a tuple of Tensors, got {type(first).__name__}")
+            call = [_tree_unflatten([v[i] if m else v for v, m in zip(moved, mapped)], spec) for moved, mapped, spec in trees]
+            results.append(func(*call, **kwargs))
+        return _stack_results(results, out_dims)
 
     return wrapper
+
+
+def _leaf_dims(d, arg, k: int) -> list:
+    """The in_dim of every leaf of ``arg``: an int/None applies to all of them, a tuple/list/dict
+    ``d`` must have ``arg``'s structure (as PyTorch's pytree in_dims)."""
+    if d is None or isinstance(d, int):
+        return [d] * len(_tree_flatten(arg)[0])
+    if isinstance(d, (tuple, list)) and isinstance(arg, (tuple, list)) and len(d) == len(arg):
+        return [ld for dd, a in zip(d, arg) for ld in _leaf_dims(dd, a, k)]
+    if isinstance(d, dict) and isinstance(arg, dict) and set(d) == set(arg):
+        return [ld for key, a in arg.items() for ld in _leaf_dims(d[key], a, k)]
+    raise ValueError(
+        f"vmap: in_dims[{k}] must be an int, None, or a tuple/list/dict with the structure of argument {k}; "
+        f"got {d!r:.80} for a {type(arg).__name__}"
+    )
+
+
+def _stack_results(results: list, out_dims) -> Any:
+    """Stack the per-element results of a looped vmap leaf by leaf, placing the new dim at ``out_dims``."""
+    leaves0, spec = _tree_flatten(results[0])
+    if not all(isinstance(v, Tensor) for v in leaves0):
+        raise TypeError(
+            f"vmap: the function must return a Tensor or a tuple/list/dict of Tensors, got {type(results[0]).__name__}"
+        )
+    flat = [_tree_flatten(r)[0] for r in results]
+    if any(len(f) != len(leaves0) for f in flat):
+        raise RuntimeError("vmap: the function returned results of different structures for different batch elements")
+    if isinstance(out_dims, (tuple, list)) and isinstance(results[0], (tuple, list)):
+        if len(out_dims) != len(results[0]):
+            raise ValueError(f"vmap: out_dims has {len(out_dims)} entries but the function returned {len(results[0])} outputs")
+        leaf_dims = _leaf_dims(tuple(out_dims), tuple(results[0]), 0)
+    else:
+        od = out_dims[0] if isinstance(out_dims, (tuple, list)) else out_dims
+        leaf_dims = [od] * len(leaves0)
+    stacked = [_place(F.stack([f[j] for f in flat]), d) for j, d in enumerate(leaf_dims)]
+    return _tree_unflatten(stacked, spec)
 
 
 def _place(t: Tensor, out_dim) -> Tensor:
@@ -513,3 +655,122 @@ def _einsum_fast_path(func, args: list, mapped: list[bool], kwargs: dict) -> Any
     if getattr(func, "__name__", "") == "apply" and isinstance(owner, type) and getattr(owner, "equation", None):
         return F.einsum(_batched_equation(owner.equation, mapped), *args)
     return None
+
+
+# ------------------------------------------------------------------------------------------------
+# the functional module API
+
+
+def functional_call(
+    module,
+    parameter_and_buffer_dicts: dict[str, Tensor] | Sequence[dict[str, Tensor]],
+    args: Any = None,
+    kwargs: dict[str, Any] | None = None,
+    *,
+    tie_weights: bool = True,
+    strict: bool = False,
+) -> Any:
+    """Call ``module(*args, **kwargs)`` with the named parameters/buffers replaced by the given tensors.
+
+    ``parameter_and_buffer_dicts`` maps dotted names (``"0.weight"``, ``"bn.running_mean"``) to
+    tensors; a tuple/list of dicts with distinct keys is merged. Names the module does not have are
+    set as attributes for the call. The module's own tensors are back afterwards, also when
+    ``forward`` raises. With ``tie_weights`` (default) a tensor the module uses under several names
+    is replaced under all of them (different values for them are an error); ``strict=True``
+    requires exactly the module's names (``RuntimeError`` naming missing and unexpected keys).
+    A module that changes a given tensor in place (BatchNorm's running statistics in training)
+    changes the tensor in the dict; one that reassigns it has the new tensor written back into the dict.
+    ``args`` that is not a tuple is the single positional argument.
+
+    This makes a module a function of its parameters, so the transforms apply to it:
+
+    >>> import einframe as ef
+    >>> from einframe import nn
+    >>> model = nn.Linear(3, 1)
+    >>> params = {k: v.detach() for k, v in model.named_parameters()}
+    >>> def loss(params, x, y):
+    ...     return ((functional_call(model, params, (x,)) - y) ** 2).mean()
+    >>> x, y = ef.randn(8, 3), ef.randn(8, 1)
+    >>> grads = ef.func.grad(loss)(params, x, y)
+    >>> {k: tuple(g.shape) for k, g in grads.items()}
+    {'weight': (1, 3), 'bias': (1,)}
+    >>> per_sample = ef.func.vmap(ef.func.grad(loss), in_dims=(None, 0, 0))(params, x, y)
+    >>> tuple(per_sample["weight"].shape)
+    (8, 1, 3)
+    """
+    from .nn.utils.stateless import _functional_call
+
+    if isinstance(parameter_and_buffer_dicts, dict):
+        parameters_and_buffers = parameter_and_buffer_dicts
+    elif isinstance(parameter_and_buffer_dicts, (tuple, list)):
+        if not all(isinstance(d, dict) for d in parameter_and_buffer_dicts):
+            raise ValueError("Expected all elements of parameter_and_buffer_dicts to be dictionaries")
+        counts: dict[str, int] = {}
+        for d in parameter_and_buffer_dicts:
+            for k in d:
+                counts[k] = counts.get(k, 0) + 1
+        repeated = [k for k, c in counts.items() if c > 1]
+        if repeated:
+            raise ValueError(f"{repeated} appeared in multiple dictionaries; behavior of functional call is ambiguous")
+        parameters_and_buffers = {k: v for d in parameter_and_buffer_dicts for k, v in d.items()}
+    else:
+        raise ValueError(
+            "Expected parameter_and_buffer_dicts to be a dict, or a list/tuple of dicts, "
+            f"but got {type(parameter_and_buffer_dicts)}"
+        )
+    return _functional_call(module, parameters_and_buffers, args, kwargs, tie_weights=tie_weights, strict=strict)
+
+
+def stack_module_state(models) -> tuple[dict[str, Tensor], dict[str, Tensor]]:
+    """``(params, buffers)``: the parameters and buffers of ``models`` stacked along a new leading dim.
+
+    For model ensembling with :func:`vmap` over :func:`functional_call`. The models must be of one
+    class and in one training mode. The stacked parameters are new leaves (detached from the
+    models) that require grad, so an optimizer can train them directly.
+
+    >>> import einframe as ef
+    >>> from einframe import nn
+    >>> models = [nn.Linear(3, 2) for _ in range(4)]
+    >>> params, buffers = ef.func.stack_module_state(models)
+    >>> tuple(params["weight"].shape), params["weight"].is_leaf, params["weight"].requires_grad
+    ((4, 2, 3), True, True)
+    >>> def fmodel(params, buffers, x):
+    ...     return ef.func.functional_call(models[0], (params, buffers), (x,))
+    >>> ef.func.vmap(fmodel, in_dims=(0, 0, None))(params, buffers, ef.randn(5, 3)).shape
+    einframe.Size([4, 5, 2])
+    """
+    models = list(models)
+    if len(models) == 0:
+        raise RuntimeError("stack_module_state: Expected at least one model, got 0.")
+    if not (all(m.training for m in models) or all(not m.training for m in models)):
+        raise RuntimeError("stack_module_state: Expected all models to have the same training/eval mode.")
+    if not all(type(m) is type(models[0]) for m in models):
+        raise RuntimeError("stack_module_state: Expected all models to be of the same class.")
+
+    def stacked(tensors: list[Tensor], name: str) -> Tensor:
+        rg = [t.requires_grad for t in tensors]
+        if any(rg) and not all(rg):
+            raise RuntimeError(f"Expected {name} from each model to have the same .requires_grad")
+        out = F.stack([t.detach() for t in tensors])
+        return out.requires_grad_(True) if all(rg) else out
+
+    all_params = [dict(m.named_parameters()) for m in models]
+    params = {k: stacked([p[k] for p in all_params], k) for k in all_params[0]}
+    all_buffers = [dict(m.named_buffers()) for m in models]
+    buffers = {k: stacked([b[k] for b in all_buffers], k) for k in all_buffers[0]}
+    return params, buffers
+
+
+def functionalize(func: Callable, *, remove: str = "mutations") -> Callable:
+    """``func`` itself. PyTorch's ``functionalize`` rewrites in-place operations and views as
+    out-of-place ones for its compilers; einframe runs eagerly and has no such graph, so the
+    function is returned unchanged (it computes the same values).
+
+    >>> import einframe as ef
+    >>> f = lambda x: x.clone().add_(1)
+    >>> ef.func.functionalize(f)(ef.zeros(2))
+    tensor([1., 1.])
+    """
+    if remove not in ("mutations", "mutations_and_views"):
+        raise RuntimeError(f"functionalize called with remove={remove!r}; expected 'mutations' or 'mutations_and_views'")
+    return func

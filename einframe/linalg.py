@@ -75,13 +75,24 @@ def _zero_info(a: Tensor) -> Tensor:
 
 
 def inv(A: Tensor, *, out=None) -> Tensor:
-    """The inverse of a batch of square matrices; raises :class:`LinAlgError` when singular."""
+    """The inverse of a batch of square matrices; raises :class:`LinAlgError` when singular.
+
+    >>> import einframe as ef
+    >>> ef.linalg.inv(ef.tensor([[1.0, 2.0], [0.0, 1.0]], dtype=ef.float64)).tolist()
+    [[1.0, -2.0], [0.0, 1.0]]
+    """
     _check(A, "linalg.inv")
     return _la.Inv()(A)
 
 
 def inv_ex(A: Tensor, *, check_errors: bool = False, out=None):
-    """``(inverse, info)``; ``info`` is 0 where the inversion succeeded (NaN-filled and 1 otherwise)."""
+    """``(inverse, info)``; ``info`` is 0 where the inversion succeeded (NaN-filled and 1 otherwise).
+
+    >>> import einframe as ef
+    >>> r = ef.linalg.inv_ex(ef.zeros(2, 2, dtype=ef.float64))
+    >>> r.info.item(), r.inverse.isnan().all().item()
+    (1, True)
+    """
     _check(A, "linalg.inv_ex")
     return _with_info(lambda: _la.Inv()(A), A, check_errors, InvExResult)
 
@@ -112,7 +123,13 @@ def solve(A: Tensor, B: Tensor, *, left: bool = True, out=None) -> Tensor:
     """The solution ``X`` of ``A X = B`` (``X A = B`` when ``left=False``).
 
     ``B`` is a batch of vectors when it has one dim fewer than ``A`` (or is 1-D), as in PyTorch;
-    batch dims broadcast."""
+    batch dims broadcast.
+
+    >>> import einframe as ef
+    >>> A = ef.tensor([[2.0, 0.0], [0.0, 4.0]], dtype=ef.float64)
+    >>> ef.linalg.solve(A, ef.tensor([2.0, 2.0], dtype=ef.float64)).tolist()
+    [1.0, 0.5]
+    """
     _check(A, "linalg.solve")
     if not isinstance(B, Tensor):
         raise TypeError(f"linalg.solve(): argument 'B' must be Tensor, not {type(B).__name__}")
@@ -134,7 +151,13 @@ def solve(A: Tensor, B: Tensor, *, left: bool = True, out=None) -> Tensor:
 
 
 def solve_triangular(A: Tensor, B: Tensor, *, upper: bool, left: bool = True, unitriangular: bool = False, out=None):
-    """Solve a triangular system (only the ``upper``/lower triangle of ``A`` is read)."""
+    """Solve a triangular system (only the ``upper``/lower triangle of ``A`` is read).
+
+    >>> import einframe as ef
+    >>> A = ef.tensor([[2.0, 1.0], [0.0, 4.0]], dtype=ef.float64)
+    >>> ef.linalg.solve_triangular(A, ef.tensor([[3.0], [4.0]], dtype=ef.float64), upper=True).tolist()
+    [[1.0], [1.0]]
+    """
     _check(A, "linalg.solve_triangular")
     t = A.triu() if upper else A.tril()
     if unitriangular:
@@ -150,14 +173,25 @@ def solve_triangular(A: Tensor, B: Tensor, *, upper: bool, left: bool = True, un
 
 
 def slogdet(A: Tensor, *, out=None):
-    """``(sign, logabsdet)`` with ``det = sign * exp(logabsdet)``; the sign has no gradient."""
+    """``(sign, logabsdet)`` with ``det = sign * exp(logabsdet)``; the sign has no gradient.
+
+    >>> import einframe as ef
+    >>> r = ef.linalg.slogdet(ef.tensor([[-2.0, 0.0], [0.0, 3.0]], dtype=ef.float64))
+    >>> r.sign.item(), round(r.logabsdet.item(), 4)
+    (-1.0, 1.7918)
+    """
     _check(A, "linalg.slogdet")
     sign = A._device.xp.linalg.slogdet(A._data)[0]
     return SlogdetResult(Tensor._wrap(A._device.xp.asarray(sign), A._device), _la.SlogDet()(A))
 
 
 def det(A: Tensor, *, out=None) -> Tensor:
-    """The determinant, ``sign * exp(logabsdet)`` (its gradient ``det(A) A^-T`` needs an invertible A)."""
+    """The determinant, ``sign * exp(logabsdet)`` (its gradient ``det(A) A^-T`` needs an invertible A).
+
+    >>> import einframe as ef
+    >>> round(ef.linalg.det(ef.tensor([[1.0, 2.0], [3.0, 4.0]], dtype=ef.float64)).item(), 10)
+    -2.0
+    """
     _check(A, "linalg.det")
     sign, logabs = slogdet(A)
     return sign * logabs.exp()
@@ -167,20 +201,38 @@ def det(A: Tensor, *, out=None) -> Tensor:
 
 
 def cholesky(A: Tensor, *, upper: bool = False, out=None) -> Tensor:
-    """Lower (``upper=False``) Cholesky factor of a batch of symmetric positive-definite matrices."""
+    """Lower (``upper=False``) Cholesky factor of a batch of symmetric positive-definite matrices.
+
+    >>> import einframe as ef
+    >>> ef.linalg.cholesky(ef.tensor([[4.0, 2.0], [2.0, 2.0]], dtype=ef.float64)).tolist()
+    [[2.0, 0.0], [1.0, 1.0]]
+    """
     _check(A, "linalg.cholesky")
     lo = _la.Cholesky()(A)
     return lo.mT if upper else lo
 
 
 def cholesky_ex(A: Tensor, *, upper: bool = False, check_errors: bool = False, out=None):
-    """``(L, info)``: ``info`` is 0 on success, 1 (and L NaN) where A is not positive-definite."""
+    """``(L, info)``: ``info`` is 0 on success, 1 (and L NaN) where A is not positive-definite.
+
+    >>> import einframe as ef
+    >>> A = ef.tensor([[4.0, 2.0], [2.0, 2.0]], dtype=ef.float64)
+    >>> ef.linalg.cholesky_ex(A).L.tolist(), ef.linalg.cholesky_ex(-A).info.item()
+    ([[2.0, 0.0], [1.0, 1.0]], 1)
+    """
     _check(A, "linalg.cholesky_ex")
     return _with_info(lambda: cholesky(A, upper=upper), A, check_errors, CholeskyExResult)
 
 
 def qr(A: Tensor, mode: str = "reduced", *, out=None):
-    """``(Q, R)`` with ``mode`` 'reduced' (default), 'complete' or 'r' (Q empty)."""
+    """``(Q, R)`` with ``mode`` 'reduced' (default), 'complete' or 'r' (Q empty).
+
+    >>> import einframe as ef
+    >>> A = ef.tensor([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]], dtype=ef.float64)
+    >>> Q, R = ef.linalg.qr(A)
+    >>> Q.shape, R.shape, ef.allclose(Q @ R, A), ef.allclose(Q.mT @ Q, ef.eye(2, dtype=ef.float64))
+    (einframe.Size([3, 2]), einframe.Size([2, 2]), True, True)
+    """
     if mode not in ("reduced", "complete", "r"):
         raise RuntimeError(f"qr received unrecognized mode '{mode}' but expected one of 'reduced' (default), 'r', or 'complete'")
     _check(A, "linalg.qr", square=False)
@@ -199,7 +251,14 @@ def qr(A: Tensor, mode: str = "reduced", *, out=None):
 
 def eigh(A: Tensor, UPLO: str = "L", *, out=None):
     """Eigenvalues (ascending) and orthonormal eigenvectors (columns) of a batch of symmetric matrices,
-    reading the ``UPLO`` ('L' or 'U') triangle. Eigenvector gradients need distinct eigenvalues."""
+    reading the ``UPLO`` ('L' or 'U') triangle. Eigenvector gradients need distinct eigenvalues.
+
+    >>> import einframe as ef
+    >>> A = ef.tensor([[2.0, 1.0], [1.0, 2.0]], dtype=ef.float64)
+    >>> w, V = ef.linalg.eigh(A)
+    >>> [round(x, 4) for x in w.tolist()], ef.allclose(A @ V, V * w)
+    ([1.0, 3.0], True)
+    """
     if UPLO not in ("L", "U"):
         raise RuntimeError(f"Expected UPLO argument to be 'L' or 'U', but got {UPLO}")
     _check(A, "linalg.eigh")
@@ -209,7 +268,13 @@ def eigh(A: Tensor, UPLO: str = "L", *, out=None):
 
 
 def eigvalsh(A: Tensor, UPLO: str = "L", *, out=None) -> Tensor:
-    """Eigenvalues (ascending) of a batch of symmetric matrices."""
+    """Eigenvalues (ascending) of a batch of symmetric matrices.
+
+    >>> import einframe as ef
+    >>> A = ef.tensor([[2.0, 1.0], [1.0, 2.0]], dtype=ef.float64)
+    >>> [round(x, 4) for x in ef.linalg.eigvalsh(A).tolist()]
+    [1.0, 3.0]
+    """
     if UPLO not in ("L", "U"):
         raise RuntimeError(f"Expected UPLO argument to be 'L' or 'U', but got {UPLO}")
     _check(A, "linalg.eigvalsh")
@@ -219,7 +284,14 @@ def eigvalsh(A: Tensor, UPLO: str = "L", *, out=None) -> Tensor:
 def svd(A: Tensor, full_matrices: bool = True, *, driver=None, out=None):
     """``(U, S, Vh)`` with ``A = U diag(S) Vh``. With ``full_matrices=True`` (the default, as PyTorch)
     the extra columns of U / rows of Vh complete the bases and carry no gradient (PyTorch narrows
-    them away too). U/V gradients need distinct nonzero singular values."""
+    them away too). U/V gradients need distinct nonzero singular values.
+
+    >>> import einframe as ef
+    >>> A = ef.tensor([[0.0, 2.0], [1.0, 0.0], [0.0, 0.0]], dtype=ef.float64)
+    >>> U, S, Vh = ef.linalg.svd(A)
+    >>> S.tolist(), U.shape, Vh.shape, ef.allclose(U[:, :2] @ ef.diag(S) @ Vh, A)
+    ([2.0, 1.0], einframe.Size([3, 3]), einframe.Size([2, 2]), True)
+    """
     _check(A, "linalg.svd", square=False)
     node = _la.SVD()
     u, s, v = node.unpack(node(A))
@@ -237,7 +309,12 @@ def svd(A: Tensor, full_matrices: bool = True, *, driver=None, out=None):
 
 
 def svdvals(A: Tensor, *, driver=None, out=None) -> Tensor:
-    """Singular values in descending order."""
+    """Singular values in descending order.
+
+    >>> import einframe as ef
+    >>> ef.linalg.svdvals(ef.tensor([[3.0, 0.0], [0.0, -4.0]], dtype=ef.float64)).tolist()
+    [4.0, 3.0]
+    """
     _check(A, "linalg.svdvals", square=False)
     node = _la.SVD()
     return node.unpack(node(A))[1]
@@ -253,7 +330,13 @@ def _default_rtol(A: Tensor, atol, rtol):
 
 def pinv(A: Tensor, *, atol=None, rtol=None, hermitian: bool = False, rcond=None, out=None) -> Tensor:
     """Moore-Penrose pseudo-inverse; singular values at or below ``max(atol, rtol * σ_max)`` are cut
-    (``rtol`` defaults to ``eps * max(m, n)``, as PyTorch; ``rcond`` is the old name of ``rtol``)."""
+    (``rtol`` defaults to ``eps * max(m, n)``, as PyTorch; ``rcond`` is the old name of ``rtol``).
+
+    >>> import einframe as ef
+    >>> p = ef.linalg.pinv(ef.tensor([[1.0, 2.0]], dtype=ef.float64))
+    >>> [[round(v, 4) for v in row] for row in p.tolist()]
+    [[0.2], [0.4]]
+    """
     _check(A, "linalg.pinv", square=False)
     if rcond is not None:
         rtol = rcond
@@ -264,7 +347,14 @@ def lstsq(A: Tensor, B: Tensor, rcond=None, *, driver=None):
     """Least-squares (minimum-norm) solution of ``A X = B``, as ``pinv(A) @ B``.
 
     ``solution`` and ``rank`` are filled; ``residuals`` and ``singular_values`` are empty, as
-    PyTorch's default CPU driver ('gelsy') returns them."""
+    PyTorch's default CPU driver ('gelsy') returns them.
+
+    >>> import einframe as ef
+    >>> A = ef.tensor([[1.0, 0.0], [1.0, 1.0], [1.0, 2.0]], dtype=ef.float64)
+    >>> r = ef.linalg.lstsq(A, ef.tensor([[1.0], [3.0], [5.0]], dtype=ef.float64))
+    >>> [round(v, 4) for v in r.solution.flatten().tolist()], r.rank.item()
+    ([1.0, 2.0], 2)
+    """
     _check(A, "linalg.lstsq", square=False)
     A, B = F._operands(A, B)
     vector = B._data.ndim == A._data.ndim - 1
@@ -292,7 +382,13 @@ def _eye_like(A: Tensor) -> Tensor:
 
 
 def matrix_power(A: Tensor, n: int, *, out=None) -> Tensor:
-    """``A`` to the integer power ``n`` by repeated squaring (``n < 0`` inverts first, ``n = 0`` gives I)."""
+    """``A`` to the integer power ``n`` by repeated squaring (``n < 0`` inverts first, ``n = 0`` gives I).
+
+    >>> import einframe as ef
+    >>> A = ef.tensor([[1.0, 1.0], [0.0, 1.0]], dtype=ef.float64)
+    >>> ef.linalg.matrix_power(A, 3).tolist(), ef.linalg.matrix_power(A, -1).tolist()
+    ([[1.0, 3.0], [0.0, 1.0]], [[1.0, -1.0], [0.0, 1.0]])
+    """
     if A._data.ndim < 2:
         raise RuntimeError("linalg.matrix_power: The input tensor A must have at least 2 dimensions.")
     if A._data.shape[-1] != A._data.shape[-2]:
@@ -314,7 +410,14 @@ def matrix_power(A: Tensor, n: int, *, out=None) -> Tensor:
 
 
 def matrix_exp(A: Tensor) -> Tensor:
-    """``exp(A)`` by scaling and squaring with a degree-18 Taylor polynomial (differentiable by composition)."""
+    """``exp(A)`` by scaling and squaring with a degree-18 Taylor polynomial (differentiable by composition).
+
+    >>> import einframe as ef
+    >>> ef.linalg.matrix_exp(ef.tensor([[0.0, 1.0], [0.0, 0.0]], dtype=ef.float64)).tolist()
+    [[1.0, 1.0], [0.0, 1.0]]
+    >>> [round(v, 4) for v in ef.linalg.matrix_exp(ef.eye(2, dtype=ef.float64)).diagonal().tolist()]
+    [2.7183, 2.7183]
+    """
     _check(A, "linalg.matrix_exp")
     norm1 = float(A._device.xp.abs(A._data).sum(-2).max()) if A._data.size else 0.0
     s = builtins.max(0, int(math.ceil(math.log2(norm1))) + 1) if norm1 > 0 else 0
@@ -342,7 +445,13 @@ def _dims(x: Tensor, dim) -> tuple[int, ...] | None:
 
 def vector_norm(x: Tensor, ord=2, dim=None, keepdim: bool = False, *, dtype=None, out=None) -> Tensor:
     """The vector ``ord``-norm over ``dim`` (all elements by default): 2, 1, inf, -inf, 0 or any real.
-    The 2-norm has gradient 0 (not NaN) at the zero vector, as PyTorch's."""
+    The 2-norm has gradient 0 (not NaN) at the zero vector, as PyTorch's.
+
+    >>> import einframe as ef
+    >>> x = ef.tensor([3.0, -4.0])
+    >>> [ef.linalg.vector_norm(x, ord).item() for ord in (2, 1, float('inf'), 0)]
+    [5.0, 7.0, 4.0, 2.0]
+    """
     if dtype is not None:
         x = x.to(dtype)
     _check_float(x, "linalg.vector_norm")
@@ -372,7 +481,13 @@ _MATRIX_ORDS = ("fro", "nuc", math.inf, -math.inf, 1, -1, 2, -2)
 
 
 def matrix_norm(A: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dtype=None, out=None) -> Tensor:
-    """Matrix norms over the two ``dim``: 'fro', 'nuc', inf, -inf, 1, -1, 2, -2."""
+    """Matrix norms over the two ``dim``: 'fro', 'nuc', inf, -inf, 1, -1, 2, -2.
+
+    >>> import einframe as ef
+    >>> A = ef.tensor([[3.0, 0.0], [0.0, 4.0]], dtype=ef.float64)
+    >>> [round(ef.linalg.matrix_norm(A, o).item(), 4) for o in ('fro', 'nuc', 2)]
+    [5.0, 7.0, 4.0]
+    """
     if dtype is not None:
         A = A.to(dtype)
     if A._data.ndim < 2:
@@ -406,7 +521,12 @@ def matrix_norm(A: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dt
 
 def norm(A: Tensor, ord=None, dim=None, keepdim: bool = False, *, dtype=None, out=None) -> Tensor:
     """``vector_norm`` or ``matrix_norm`` by ``ord``/``dim``, as ``torch.linalg.norm``: with neither
-    given, the 2-norm of the flattened input; a 2-tuple ``dim`` or a string ``ord`` means a matrix norm."""
+    given, the 2-norm of the flattened input; a 2-tuple ``dim`` or a string ``ord`` means a matrix norm.
+
+    >>> import einframe as ef
+    >>> ef.linalg.norm(ef.tensor([3.0, 4.0])).item(), ef.linalg.norm(ef.tensor([[1.0, -2.0], [3.0, 4.0]]), ord=1).item()
+    (5.0, 6.0)
+    """
     if dtype is not None:
         A = A.to(dtype)
     if dim is not None:
@@ -425,7 +545,12 @@ def norm(A: Tensor, ord=None, dim=None, keepdim: bool = False, *, dtype=None, ou
 
 def cond(A: Tensor, p=None, *, out=None) -> Tensor:
     """Condition number: ``σ_max / σ_min`` for ``p`` None/2 (``σ_min/σ_max`` for -2), else
-    ``matrix_norm(A, p) * matrix_norm(inv(A), p)``."""
+    ``matrix_norm(A, p) * matrix_norm(inv(A), p)``.
+
+    >>> import einframe as ef
+    >>> round(ef.linalg.cond(ef.tensor([[1.0, 0.0], [0.0, 4.0]], dtype=ef.float64)).item(), 4)
+    4.0
+    """
     if p in (None, 2, -2):
         _check(A, "linalg.cond", square=False)
         s = svdvals(A)
@@ -437,7 +562,12 @@ def cond(A: Tensor, p=None, *, out=None) -> Tensor:
 
 def matrix_rank(A: Tensor, *, atol=None, rtol=None, hermitian: bool = False, tol=None, out=None) -> Tensor:
     """The number of singular values above ``max(atol, rtol * σ_max)`` (int64; no gradient).
-    ``tol`` (the old spelling) is an absolute tolerance."""
+    ``tol`` (the old spelling) is an absolute tolerance.
+
+    >>> import einframe as ef
+    >>> ef.linalg.matrix_rank(ef.tensor([[1.0, 2.0], [2.0, 4.0]], dtype=ef.float64)).item()
+    1
+    """
     _check(A, "linalg.matrix_rank", square=False)
     if tol is not None:
         atol, rtol = tol, 0.0
@@ -457,7 +587,12 @@ def matrix_rank(A: Tensor, *, atol=None, rtol=None, hermitian: bool = False, tol
 
 
 def cross(input: Tensor, other: Tensor, *, dim: int = -1, out=None) -> Tensor:
-    """The cross product of 3-vectors along ``dim`` (batch dims broadcast)."""
+    """The cross product of 3-vectors along ``dim`` (batch dims broadcast).
+
+    >>> import einframe as ef
+    >>> ef.linalg.cross(ef.tensor([1.0, 0.0, 0.0]), ef.tensor([0.0, 1.0, 0.0])).tolist()
+    [0.0, 0.0, 1.0]
+    """
     a, b = F._operands(input, other)
     shape = np.broadcast_shapes(a._data.shape, b._data.shape)
     if a._data.ndim != b._data.ndim:
@@ -477,7 +612,12 @@ def cross(input: Tensor, other: Tensor, *, dim: int = -1, out=None) -> Tensor:
 
 def multi_dot(tensors, *, out=None) -> Tensor:
     """The product of a chain of matrices (the first / last may be vectors), in the cheapest order:
-    one einsum, planned by opt_einsum."""
+    one einsum, planned by opt_einsum.
+
+    >>> import einframe as ef
+    >>> ef.linalg.multi_dot([ef.ones(2, 3), ef.ones(3, 4), ef.ones(4)]).tolist()
+    [12.0, 12.0]
+    """
     tensors = list(tensors)
     n = len(tensors)
     if n < 2:
@@ -512,20 +652,32 @@ def multi_dot(tensors, *, out=None) -> Tensor:
 
 
 def vecdot(x: Tensor, y: Tensor, *, dim: int = -1, out=None) -> Tensor:
-    """``sum(x * y, dim)`` with broadcasting (real inputs)."""
+    """``sum(x * y, dim)`` with broadcasting (real inputs).
+
+    >>> import einframe as ef
+    >>> ef.linalg.vecdot(ef.tensor([[1.0, 2.0], [3.0, 4.0]]), ef.tensor([1.0, 1.0])).tolist()
+    [3.0, 7.0]
+    """
     return F.sum(x * y, dim)
 
 
 def matmul(input: Tensor, other: Tensor, *, out=None) -> Tensor:
-    """Alias of ``ef.matmul``."""
+    """Alias of ``ef.matmul``.
+
+    >>> import einframe as ef
+    >>> ef.linalg.matmul(ef.tensor([[1.0, 2.0]]), ef.tensor([[3.0], [4.0]])).tolist()
+    [[11.0]]
+    """
     return F.matmul(input, other)
 
 
 def diagonal(A: Tensor, *, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
-    """``ef.diagonal`` with the last two dims as default."""
-    d1, d2 = A._dim(dim1), A._dim(dim2)
-    n1, n2 = A._data.shape[d1], A._data.shape[d2]
-    if offset == 0 and n1 != n2:  # a rectangular matrix: its diagonal is that of the leading square block
-        k = builtins.min(n1, n2)
-        A = A.narrow(d1, 0, k).narrow(d2, 0, k)
-    return F.diagonal(A, offset, d1, d2)
+    """``ef.diagonal`` with the last two dims as default.
+
+    >>> import einframe as ef
+    >>> ef.linalg.diagonal(ef.tensor([[1, 2, 3], [4, 5, 6]])).tolist()
+    [1, 5]
+    >>> ef.linalg.diagonal(ef.arange(8).reshape(2, 2, 2)).tolist()
+    [[0, 3], [4, 7]]
+    """
+    return F.diagonal(A, offset, A._dim(dim1), A._dim(dim2))

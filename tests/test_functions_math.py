@@ -536,3 +536,7 @@ def test_higher_order_through_composites():
     ]:
         assert ef.autograd.gradcheck(fn, xs), fn
         assert ef.autograd.gradgradcheck(fn, xs), fn
+
+
+def test_log10_of_float32_powers_of_ten_is_exact():
+    assert ef.log10(ef.tensor([100.0, 1000.0, 1e-5])).tolist() == [2.0, 3.0, -5.0]

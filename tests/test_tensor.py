@@ -761,3 +761,13 @@ def test_triu_tril_keep_the_dtype(dtype):
         y = fn(x, 1)
         assert y.dtype == x.dtype
         np.testing.assert_array_equal(y.numpy(), want(x.numpy(), 1))
+
+
+@pytest.mark.parametrize("shape,dims", [((2, 3), (0, 1)), ((3, 2), (0, 1)), ((2, 3, 4), (1, 2)), ((2, 3, 4), (2, 0))])
+@pytest.mark.parametrize("offset", [-3, -1, 0, 1, 3])
+def test_diagonal_of_rectangular_dims(shape, dims, offset):
+    x = np.arange(np.prod(shape), dtype=float).reshape(shape)
+    want = np.diagonal(x, offset, *dims)
+    np.testing.assert_array_equal(ef.diagonal(ef.tensor(x), offset, *dims).numpy(), want)
+    if len(shape) == 2:
+        assert ef.trace(ef.tensor(x)).item() == np.trace(x)

@@ -29,6 +29,7 @@ named hooks, see :meth:`Module.attach_hook`).
 
 from __future__ import annotations
 
+import functools
 import itertools
 import threading
 from collections import OrderedDict, namedtuple
@@ -358,6 +359,7 @@ class Module:
         setattr_(self, "_forward_pre_hooks", OrderedDict())
         setattr_(self, "_forward_pre_hooks_with_kwargs", {})
         setattr_(self, "_state_dict_hooks", OrderedDict())
+        setattr_(self, "_load_state_dict_pre_hooks", OrderedDict())
         setattr_(self, "_load_state_dict_post_hooks", OrderedDict())
         setattr_(self, "_modules", {})
         if self.call_super_init:
@@ -619,7 +621,7 @@ class Module:
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
         for name in ("_forward_pre_hooks", "_forward_hooks", "_backward_hooks", "_backward_pre_hooks", "_state_dict_hooks",
-                     "_load_state_dict_post_hooks"):  # fmt: skip
+                     "_load_state_dict_pre_hooks", "_load_state_dict_post_hooks"):  # fmt: skip
             self.__dict__.setdefault(name, OrderedDict())
         for name in ("_forward_hooks_with_kwargs", "_forward_hooks_always_called", "_forward_pre_hooks_with_kwargs"):
             self.__dict__.setdefault(name, {})
@@ -799,6 +801,19 @@ class Module:
     def _register_state_dict_hook(self, hook: Callable) -> RemovableHandle:
         return RemovableHandle(self._state_dict_hooks, hook)
 
+    def _register_load_state_dict_pre_hook(self, hook: Callable, with_module: bool = False) -> RemovableHandle:
+        """Run ``hook(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs)``
+        (with the module first when ``with_module``) before this module loads its entries; the hook may
+        rename keys of ``state_dict`` in place (used by ``parametrizations.weight_norm``)."""
+        if with_module:
+            hook = functools.partial(hook, self)
+        return RemovableHandle(self._load_state_dict_pre_hooks, hook)
+
+    def register_load_state_dict_pre_hook(self, hook: Callable) -> RemovableHandle:
+        """Run ``hook(module, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+        error_msgs)`` before ``load_state_dict`` loads this module's entries (it may edit ``state_dict``)."""
+        return self._register_load_state_dict_pre_hook(hook, with_module=True)
+
     def register_load_state_dict_post_hook(self, hook: Callable) -> RemovableHandle:
         """Run ``hook(module, incompatible_keys)`` after ``load_state_dict`` loaded this module."""
         return RemovableHandle(self._load_state_dict_post_hooks, hook)
@@ -807,6 +822,8 @@ class Module:
         self, state_dict: Mapping, prefix: str, local_metadata: dict, strict: bool, missing_keys: list, unexpected_keys: list,
         error_msgs: list, assign: bool = False,
     ) -> None:  # fmt: skip
+        for hook in self._load_state_dict_pre_hooks.values():
+            hook(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs)
         persistent = {k: v for k, v in self._buffers.items() if k not in self._non_persistent_buffers_set}
         local_state = {k: v for k, v in itertools.chain(self._parameters.items(), persistent.items()) if v is not None}
         for name, param in local_state.items():

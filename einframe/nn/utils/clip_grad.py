@@ -13,6 +13,7 @@ tensor([0.6000, 0.8000])
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Iterable
 
 import numpy as np
@@ -20,7 +21,7 @@ import numpy as np
 from ...backend import CPU
 from ...tensor import Tensor
 
-__all__ = ["clip_grad_norm_", "clip_grad_value_", "get_total_norm"]
+__all__ = ["clip_grad_norm_", "clip_grad_norm", "clip_grad_value_", "clip_grads_with_norm_", "get_total_norm"]
 
 
 def _params(parameters) -> list[Tensor]:
@@ -72,16 +73,46 @@ def clip_grad_norm_(
 ) -> Tensor:
     """Scale all gradients together so that their total norm is at most ``max_norm``; returns the total norm
     before clipping. The scale is ``max_norm / (total_norm + 1e-6)``, applied only when it is below 1 (as PyTorch)."""
+    parameters = _params(parameters)
     grads = _grads(parameters)
     total = get_total_norm(grads, norm_type, error_if_nonfinite)
     if not grads:
         return total
-    clip_coef = float(max_norm) / (float(total._data) + 1e-6)
-    if clip_coef < 1.0:
+    clip_grads_with_norm_(parameters, max_norm, total, foreach)
+    return total
+
+
+def clip_grads_with_norm_(parameters: Iterable[Tensor] | Tensor, max_norm: float, total_norm, foreach=None) -> None:
+    """Scale the gradients by ``min(1, max_norm / (total_norm + 1e-6))`` given a precomputed ``total_norm``
+    (e.g. from :func:`get_total_norm`, possibly reduced across several parameter groups), as PyTorch.
+
+    >>> import einframe as ef
+    >>> from einframe.nn.utils import clip_grads_with_norm_, get_total_norm
+    >>> w = ef.zeros(2, requires_grad=True)
+    >>> w.grad = ef.tensor([3.0, 4.0])
+    >>> clip_grads_with_norm_([w], 1.0, get_total_norm([w.grad]))
+    >>> w.grad
+    tensor([0.6000, 0.8000])
+    """
+    grads = _grads(parameters)
+    if not grads:
+        return
+    total = float(total_norm._data) if isinstance(total_norm, Tensor) else float(total_norm)
+    clip_coef = float(max_norm) / (total + 1e-6)
+    if clip_coef < 1.0:  # multiplying by a coefficient clamped to 1 would change nothing
         for g in grads:
             g._data *= clip_coef
             g._vc[0] += 1
-    return total
+
+
+def clip_grad_norm(
+    parameters: Iterable[Tensor] | Tensor, max_norm: float, norm_type: float = 2.0, error_if_nonfinite: bool = False, foreach=None
+) -> Tensor:
+    """Deprecated alias of :func:`clip_grad_norm_` (emits a FutureWarning, as PyTorch)."""
+    warnings.warn(
+        "`nn.utils.clip_grad_norm` is now deprecated in favor of `nn.utils.clip_grad_norm_`.", FutureWarning, stacklevel=2
+    )
+    return clip_grad_norm_(parameters, max_norm, norm_type, error_if_nonfinite, foreach)
 
 
 def clip_grad_value_(parameters: Iterable[Tensor] | Tensor, clip_value: float, foreach=None) -> None:

@@ -26,7 +26,14 @@ from ...autograd.grad_mode import no_grad
 from ...tensor import Tensor
 from ..parameter import Parameter
 
-__all__ = ["fuse_conv_bn_eval", "fuse_conv_bn_weights", "merge_parallel_convs", "FusionError"]
+__all__ = [
+    "fuse_conv_bn_eval",
+    "fuse_conv_bn_weights",
+    "fuse_linear_bn_eval",
+    "fuse_linear_bn_weights",
+    "merge_parallel_convs",
+    "FusionError",
+]
 
 
 class FusionError(RuntimeError):
@@ -107,6 +114,57 @@ def fuse_conv_bn_eval(conv, bn, transpose: bool = False, verify: bool = True, at
     if verify:
         x = _probe(conv)
         _check("fuse_conv_bn_eval", fused, lambda t: bn(conv(t)), x, atol)
+    return fused
+
+
+def fuse_linear_bn_weights(linear_w, linear_b, bn_rm, bn_rv, bn_eps, bn_w, bn_b) -> tuple[Parameter, Parameter]:
+    """Fold an eval BatchNorm that follows a Linear into its weight and bias: ``w' = w·s`` (row ``o``
+    scaled by ``s[o]``), ``b' = (b - mean)·s + beta`` with ``s = gamma / sqrt(var + eps)``. A BatchNorm
+    with one feature scales every output.
+
+    >>> import einframe as ef
+    >>> from einframe.nn.utils import fuse_linear_bn_weights
+    >>> w, b = fuse_linear_bn_weights(ef.ones(2, 3), None, ef.zeros(2), ef.full((2,), 4.0), 0.0, None, None)
+    >>> w.tolist(), b.tolist()
+    ([[0.5, 0.5, 0.5], [0.5, 0.5, 0.5]], [0.0, 0.0])
+    """
+    return fuse_conv_bn_weights(linear_w, linear_b, bn_rm, bn_rv, bn_eps, bn_w, bn_b)
+
+
+def fuse_linear_bn_eval(linear, bn, verify: bool = True, atol: float = 1e-4):
+    """A copy of ``linear`` computing ``bn(linear(x))`` with the eval BatchNorm folded into its weight and bias.
+
+    ``bn.num_features`` must equal ``linear.out_features`` (or be 1), as in PyTorch; both modules
+    must be in eval mode. With ``verify`` the result is checked on a random input.
+
+    >>> import einframe as ef
+    >>> from einframe import nn
+    >>> lin, bn = nn.Linear(3, 4).eval(), nn.BatchNorm1d(4).eval()
+    >>> fused = nn.utils.fuse_linear_bn_eval(lin, bn)
+    >>> x = ef.randn(5, 3)
+    >>> bool(ef.allclose(fused(x), bn(lin(x)), atol=1e-5))
+    True
+    """
+    from ... import _functions as ef
+
+    if linear.training or bn.training:
+        raise FusionError("fuse_linear_bn_eval: fusion only for eval mode; call .eval() on both modules first")
+    if not (linear.out_features == bn.num_features or bn.num_features == 1):
+        raise FusionError(
+            f"fuse_linear_bn_eval: to fuse, linear.out_features ({linear.out_features}) must equal bn.num_features "
+            f"({bn.num_features}) or bn.num_features must be 1"
+        )
+    if bn.running_mean is None or bn.running_var is None:
+        raise FusionError("fuse_linear_bn_eval: the BatchNorm has no running statistics (track_running_stats=False)")
+    fused = copy.deepcopy(linear)
+    w, b = fuse_linear_bn_weights(linear.weight, linear.bias, bn.running_mean, bn.running_var, bn.eps, bn.weight, bn.bias)
+    fused.weight = w
+    fused.bias = b
+    if verify:
+        # (N, C=1, L) when the BatchNorm has one feature (it normalises the channel dim), else (N, features)
+        shape = (2, 1, linear.in_features) if bn.num_features == 1 and linear.out_features != 1 else (2, linear.in_features)
+        x = ef.randn(*shape, dtype=linear.weight.dtype, device=linear.weight.device)
+        _check("fuse_linear_bn_eval", fused, lambda t: bn(linear(t)), x, atol)
     return fused
 
 
