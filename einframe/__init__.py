@@ -10,6 +10,8 @@
 
 from __future__ import annotations
 
+import warnings as _warnings
+
 __version__ = "0.1.0"
 
 from . import dtypes as _dtypes
@@ -39,6 +41,10 @@ from .serialization import SerializationError, load, save
 from .tensor import Size, Tensor  # first: it completes the Tensor methods from _functions
 
 half, float, double = float16, float32, float64  # noqa: A001
+
+# numpy warns at domain edges (log(0), 0/0, arcsin(2)) where PyTorch silently returns -inf/nan; the
+# filter covers warnings raised from einframe's own frames only, never the user's numpy code
+_warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"einframe(\.|$)")
 
 _tune_malloc()  # large temporaries are reused, not page-faulted in again every step (see its docstring)
 short, int, long = int16, int32, int64  # noqa: A001

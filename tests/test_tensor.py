@@ -771,3 +771,17 @@ def test_diagonal_of_rectangular_dims(shape, dims, offset):
     np.testing.assert_array_equal(ef.diagonal(ef.tensor(x), offset, *dims).numpy(), want)
     if len(shape) == 2:
         assert ef.trace(ef.tensor(x)).item() == np.trace(x)
+
+
+def test_domain_edges_are_silent_as_in_pytorch_but_user_numpy_still_warns():
+    import subprocess
+    import sys
+
+    code = (
+        "import numpy as np, einframe as ef\n"
+        "print(ef.log(ef.tensor([0.0, -1.0])).tolist(), (ef.tensor(0.0) / ef.tensor(0.0)).item())\n"
+        "np.log(np.array(0.0))\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert r.stdout.strip() == "[-inf, nan] nan"
+    assert r.stderr.count("RuntimeWarning") == 1 and "<string>:3" in r.stderr  # only the user's own np.log
