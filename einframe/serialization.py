@@ -239,7 +239,10 @@ def _sniff(buf: bytes) -> None:
             "this is a zip archive (PyTorch's torch.save format, which holds pickled code) and is refused: einframe never "
             "unpickles. Convert it in PyTorch with safetensors.torch.save_file(model.state_dict(), 'model.safetensors')"
         )
-    if len(buf) >= 2 and buf[0] == 0x80 and 2 <= buf[1] <= 5:
+    # a safetensors header length of 0x280, 0x380, 0x480 or 0x580 bytes also starts with b"\x80\x02".."\x80\x05":
+    # such a file (high length bytes zero, then the JSON header's "{") is not a pickle
+    looks_safetensors = buf[2:8] == b"\x00" * 6 and buf[8:9] == b"{"
+    if len(buf) >= 2 and buf[0] == 0x80 and 2 <= buf[1] <= 5 and not looks_safetensors:
         raise _bad("this is a pickle file and is refused: unpickling can run arbitrary code, so einframe never does it")
     if buf[:6] == b"\x93NUMPY":
         raise _bad("this is a numpy .npy file, not a safetensors file; load it with numpy.load(path, allow_pickle=False)")

@@ -57,13 +57,33 @@ def create(name: str, params: Iterable[Any], **kwargs: Any) -> Any:
 
 # --- optimizers and schedules (the optim engineer's part) ---------------------------------------
 from . import lr_scheduler  # noqa: E402
+from .adadelta import Adadelta  # noqa: E402
 from .adagrad import Adagrad  # noqa: E402
 from .adam import Adam  # noqa: E402
 from .adamax import Adamax  # noqa: E402
 from .adamw import AdamW  # noqa: E402
+from .asgd import ASGD  # noqa: E402
+from .lbfgs import LBFGS  # noqa: E402
 from .nadam import NAdam  # noqa: E402
 from .optimizer import Optimizer  # noqa: E402
+from .radam import RAdam  # noqa: E402
 from .rmsprop import RMSprop  # noqa: E402
+from .rprop import Rprop  # noqa: E402
 from .sgd import SGD  # noqa: E402
 
-__all__ += ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adamax", "NAdam", "lr_scheduler"]
+__all__ += [
+    "Optimizer",
+    "SGD",
+    "Adam",
+    "AdamW",
+    "RMSprop",
+    "Adagrad",
+    "Adamax",
+    "NAdam",
+    "RAdam",
+    "Adadelta",
+    "Rprop",
+    "ASGD",
+    "LBFGS",
+    "lr_scheduler",
+]

@@ -41,20 +41,9 @@ class Adamax(Optimizer):
         """Perform one Adamax step; returns the closure's loss if given."""
         loss = self._closure_loss(closure)
         for group in self.param_groups:
-            lr, (beta1, beta2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
-            for p in group["params"]:
-                g = self._grad_array(p, group["maximize"])
-                if g is None:
-                    continue
+            lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
+            for p, g, state in self._each_param(group, "exp_avg", "exp_inf"):
                 xp = p._device.xp
-                state = self.state[p]
-                if len(state) == 0:
-                    state["step"] = 0
-                    state["exp_avg"] = self._zeros_like(p)
-                    state["exp_inf"] = self._zeros_like(p)
-                state["step"] += 1
-                if wd != 0:
-                    g = g + wd * p._data
                 m, u = state["exp_avg"]._data, state["exp_inf"]._data
                 m += (1 - beta1) * (g - m)
                 u *= beta2

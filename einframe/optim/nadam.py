@@ -53,31 +53,12 @@ class NAdam(Optimizer):
         """Perform one NAdam step; returns the closure's loss if given."""
         loss = self._closure_loss(closure)
         for group in self.param_groups:
-            lr, (beta1, beta2), eps, wd, psi = (
-                group["lr"],
-                group["betas"],
-                group["eps"],
-                group["weight_decay"],
-                group["momentum_decay"],
-            )
-            for p in group["params"]:
-                g = self._grad_array(p, group["maximize"])
-                if g is None:
-                    continue
+            lr, (beta1, beta2), eps, psi = group["lr"], group["betas"], group["eps"], group["momentum_decay"]
+            for p, g, state in self._each_param(group, "exp_avg", "exp_avg_sq"):
                 xp = p._device.xp
-                state = self.state[p]
-                if len(state) == 0:
-                    state["step"] = 0
+                if state["step"] == 1:
                     state["mu_product"] = 1.0
-                    state["exp_avg"] = self._zeros_like(p)
-                    state["exp_avg_sq"] = self._zeros_like(p)
-                state["step"] += 1
                 t = state["step"]
-                if wd != 0:
-                    if group["decoupled_weight_decay"]:
-                        p._data *= 1 - lr * wd
-                    else:
-                        g = g + wd * p._data
                 mu = beta1 * (1.0 - 0.5 * 0.96 ** (t * psi))
                 mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * psi))
                 state["mu_product"] *= mu

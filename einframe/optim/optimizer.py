@@ -304,6 +304,31 @@ class Optimizer:
         a = g._data
         return -a if maximize else a
 
+    def _each_param(self, group: dict, *buffers: str):
+        """``(p, g, state)`` for every parameter of ``group`` with a gradient, its ``step`` counted.
+
+        A new state starts at step 0 with one zero tensor per name in ``buffers``. ``g`` already
+        has weight decay applied: L2 (``g + wd·p``), or with ``decoupled_weight_decay`` the
+        parameter itself is decayed (``p ← p·(1 − lr·wd)``, AdamW's rule).
+        """
+        wd = group.get("weight_decay", 0.0)
+        for p in group["params"]:
+            g = self._grad_array(p, group.get("maximize", False))
+            if g is None:
+                continue
+            state = self.state[p]
+            if len(state) == 0:
+                state["step"] = 0
+                for name in buffers:
+                    state[name] = self._zeros_like(p)
+            state["step"] += 1
+            if wd != 0:
+                if group.get("decoupled_weight_decay", False):
+                    p._data *= 1 - group["lr"] * wd
+                else:
+                    g = g + wd * p._data
+            yield p, g, state
+
     @staticmethod
     def _zeros_like(p: Tensor, fill: float = 0.0) -> Tensor:
         xp = p._device.xp

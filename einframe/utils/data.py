@@ -32,6 +32,7 @@ from ..tensor import Tensor
 __all__ = [
     "Dataset", "IterableDataset", "TensorDataset", "ConcatDataset", "Subset", "random_split", "Sampler", "SequentialSampler",
     "RandomSampler", "SubsetRandomSampler", "BatchSampler", "DataLoader", "default_collate", "default_convert",
+    "ChainDataset", "StackDataset", "WeightedRandomSampler", "get_worker_info",
 ]  # fmt: skip
 
 T_co = TypeVar("T_co", covariant=True)
@@ -74,6 +75,72 @@ class IterableDataset(Dataset[T_co]):
 
     def __iter__(self) -> Iterator[T_co]:
         raise NotImplementedError(f"{type(self).__name__} must implement __iter__")
+
+    def __add__(self, other: IterableDataset) -> ChainDataset:  # type: ignore[override]
+        return ChainDataset([self, other])
+
+
+class ChainDataset(IterableDataset):
+    """Several iterable datasets one after another (what ``a + b`` gives for iterable datasets).
+
+    >>> from einframe.utils.data import ChainDataset, IterableDataset
+    >>> class Count(IterableDataset):
+    ...     def __init__(self, n):
+    ...         self.n = n
+    ...     def __iter__(self):
+    ...         return iter(range(self.n))
+    >>> list(ChainDataset([Count(2), Count(3)]))
+    [0, 1, 0, 1, 2]
+    """
+
+    def __init__(self, datasets: Iterable[Dataset]) -> None:
+        self.datasets = datasets
+
+    def __iter__(self) -> Iterator:
+        for d in self.datasets:
+            if not isinstance(d, IterableDataset):
+                raise TypeError("ChainDataset only supports IterableDataset")
+            yield from d
+
+    def __len__(self) -> int:
+        total = 0
+        for d in self.datasets:
+            if not isinstance(d, IterableDataset):
+                raise TypeError("ChainDataset only supports IterableDataset")
+            total += len(d)  # type: ignore[arg-type]
+        return total
+
+
+class StackDataset(Dataset):
+    """Samples of several same-length datasets side by side: a tuple (``StackDataset(a, b)``) or a dict
+    (``StackDataset(x=a, y=b)``).
+
+    >>> from einframe.utils.data import StackDataset
+    >>> StackDataset([1, 2], ["a", "b"])[1], StackDataset(n=[1, 2], s=["a", "b"])[0]
+    ((2, 'b'), {'n': 1, 's': 'a'})
+    """
+
+    def __init__(self, *args: Dataset, **kwargs: Dataset) -> None:
+        if args and kwargs:
+            raise ValueError(
+                "Supported either ``tuple``- (via ``args``) or``dict``- (via ``kwargs``) like input/output, "
+                "but both types are given."
+            )
+        if not args and not kwargs:
+            raise ValueError("At least one dataset should be passed")
+        parts = list(args) if args else list(kwargs.values())
+        self._length = len(parts[0])
+        if any(self._length != len(d) for d in parts):
+            raise ValueError("Size mismatch between datasets")
+        self.datasets: tuple | dict = args if args else kwargs
+
+    def __getitem__(self, index):
+        if isinstance(self.datasets, dict):
+            return {k: d[index] for k, d in self.datasets.items()}
+        return tuple(d[index] for d in self.datasets)
+
+    def __len__(self) -> int:
+        return self._length
 
 
 class TensorDataset(Dataset):
@@ -245,6 +312,43 @@ class SubsetRandomSampler(Sampler[int]):
         return len(self.indices)
 
 
+class WeightedRandomSampler(Sampler[int]):
+    """``num_samples`` indices drawn with probability proportional to ``weights`` (with replacement by default).
+
+    Draws from einframe's global generator (``ef.manual_seed``) unless ``generator=`` is given.
+
+    >>> from einframe.utils.data import WeightedRandomSampler
+    >>> list(WeightedRandomSampler([0.0, 1.0, 0.0], 4))
+    [1, 1, 1, 1]
+    """
+
+    def __init__(self, weights, num_samples: int, replacement: bool = True, generator=None) -> None:
+        if not isinstance(num_samples, numbers.Integral) or isinstance(num_samples, bool) or num_samples <= 0:
+            raise ValueError(f"num_samples should be a positive integer value, but got num_samples={num_samples}")
+        if not isinstance(replacement, bool):
+            raise ValueError(f"replacement should be a boolean value, but got replacement={replacement}")
+        w = weights.detach().numpy() if isinstance(weights, Tensor) else np.asarray(weights)
+        w = np.asarray(w, dtype=np.float64)
+        if w.ndim != 1:
+            raise ValueError(f"weights should be a 1d sequence but given weights have shape {tuple(w.shape)}")
+        if not np.all(np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:
+            raise RuntimeError("invalid multinomial distribution (weights must be finite, non-negative, with a positive sum)")
+        if not replacement and num_samples > int(np.count_nonzero(w)):
+            raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without replacement")
+        self.weights = _from_numpy(w)
+        self.num_samples = int(num_samples)
+        self.replacement = replacement
+        self.generator = generator
+        self._p = w / w.sum()
+
+    def __iter__(self) -> Iterator[int]:
+        g = _rng(self.generator)
+        yield from g.choice(len(self._p), size=self.num_samples, replace=self.replacement, p=self._p).tolist()
+
+    def __len__(self) -> int:
+        return self.num_samples
+
+
 class BatchSampler(Sampler[list[int]]):
     """Group the indices of ``sampler`` into lists of ``batch_size``.
 
@@ -273,6 +377,11 @@ class BatchSampler(Sampler[list[int]]):
     def __len__(self) -> int:
         n = len(self.sampler)  # type: ignore[arg-type]
         return n // self.batch_size if self.drop_last else (n + self.batch_size - 1) // self.batch_size
+
+
+def get_worker_info() -> None:
+    """Always ``None``: einframe's DataLoader loads in the main process (PyTorch returns ``None`` there too)."""
+    return None
 
 
 # ------------------------------------------------------------------------------------------------
