@@ -78,8 +78,8 @@ __all__ = [
     "plan_cache", "EinsumError", "PRIMITIVES", "func", "linalg", "save", "load", "SerializationError",
 ]  # fmt: skip
 
-# nn, optim and the plugin host are imported on first use: `import einframe` stays light and loads no plugins
-_LAZY_SUBMODULES = ("nn", "optim", "plugins", "utils", "datasets")
+# nn, optim, distributions and the plugin host are imported on first use: `import einframe` stays light and loads no plugins
+_LAZY_SUBMODULES = ("nn", "optim", "plugins", "utils", "datasets", "distributions")
 
 
 def __getattr__(name: str):

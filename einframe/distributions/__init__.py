@@ -1,0 +1,24 @@
+"""Probability distributions shaped like ``torch.distributions``.
+
+>>> import einframe as ef
+>>> from einframe.distributions import Normal, kl_divergence
+>>> p, q = Normal(ef.tensor(0.0), ef.tensor(1.0)), Normal(ef.tensor(0.0), ef.tensor(2.0))
+>>> round(kl_divergence(p, q).item(), 4)
+0.3181
+"""
+
+from __future__ import annotations
+
+from . import constraints
+from .discrete import Bernoulli, Categorical, OneHotCategorical
+from .distribution import Distribution
+from .gamma import Beta, Gamma
+from .independent import Independent
+from .kl import kl_divergence, register_kl
+from .multivariate_normal import MultivariateNormal
+from .normal import Normal, Uniform
+
+__all__ = [
+    "Distribution", "Normal", "Uniform", "Bernoulli", "Categorical", "OneHotCategorical", "Gamma", "Beta",
+    "MultivariateNormal", "Independent", "kl_divergence", "register_kl", "constraints",
+]  # fmt: skip
