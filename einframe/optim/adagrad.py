@@ -67,18 +67,10 @@ class Adagrad(Optimizer):
         """Perform one Adagrad step; returns the closure's loss if given."""
         loss = self._closure_loss(closure)
         for group in self.param_groups:
-            lr, lr_decay, eps, wd = group["lr"], group["lr_decay"], group["eps"], group["weight_decay"]
-            for p in group["params"]:
-                g = self._grad_array(p, group["maximize"])
-                if g is None:
-                    continue
+            lr, lr_decay, eps = group["lr"], group["lr_decay"], group["eps"]
+            init = lambda p, state, group=group: self._init_state(p, group)  # noqa: E731
+            for p, g, state in self._each_param(group, init=init):
                 xp = p._device.xp
-                state = self.state[p]
-                if not state:
-                    self._init_state(p, group)
-                state["step"] += 1
-                if wd != 0:
-                    g = g + wd * p._data
                 clr = lr / (1 + (state["step"] - 1) * lr_decay)
                 s = state["sum"]._data
                 s += g * g

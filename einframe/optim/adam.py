@@ -30,26 +30,15 @@ def _check_adam(lr, betas, eps, weight_decay) -> None:
 
 def adam_update(opt: Optimizer, group: dict, decoupled: bool) -> None:
     """The shared Adam/AdamW update of one param group (in place, outside the graph)."""
-    lr, (beta1, beta2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
-    for p in group["params"]:
-        g = opt._grad_array(p, group["maximize"])
-        if g is None:
-            continue
+    lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
+
+    def init(p, state):
+        if group["amsgrad"]:
+            state["max_exp_avg_sq"] = opt._zeros_like(p)
+
+    for p, g, state in opt._each_param(group, "exp_avg", "exp_avg_sq", init=init, decoupled=decoupled):
         xp = p._device.xp
-        state = opt.state[p]
-        if len(state) == 0:
-            state["step"] = 0
-            state["exp_avg"] = opt._zeros_like(p)
-            state["exp_avg_sq"] = opt._zeros_like(p)
-            if group["amsgrad"]:
-                state["max_exp_avg_sq"] = opt._zeros_like(p)
-        state["step"] += 1
         step = state["step"]
-        if wd != 0:
-            if decoupled:
-                p._data *= 1 - lr * wd
-            else:
-                g = g + wd * p._data
         m, v = state["exp_avg"]._data, state["exp_avg_sq"]._data
         m += (1 - beta1) * (g - m)
         v *= beta2

@@ -54,10 +54,10 @@ class NAdam(Optimizer):
         loss = self._closure_loss(closure)
         for group in self.param_groups:
             lr, (beta1, beta2), eps, psi = group["lr"], group["betas"], group["eps"], group["momentum_decay"]
-            for p, g, state in self._each_param(group, "exp_avg", "exp_avg_sq"):
+            for p, g, state in self._each_param(
+                group, "exp_avg", "exp_avg_sq", init=lambda p, state: state.update(mu_product=1.0)
+            ):
                 xp = p._device.xp
-                if state["step"] == 1:
-                    state["mu_product"] = 1.0
                 t = state["step"]
                 mu = beta1 * (1.0 - 0.5 * 0.96 ** (t * psi))
                 mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * psi))

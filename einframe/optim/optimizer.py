@@ -304,14 +304,17 @@ class Optimizer:
         a = g._data
         return -a if maximize else a
 
-    def _each_param(self, group: dict, *buffers: str):
+    def _each_param(self, group: dict, *buffers: str, init=None, decoupled: bool | None = None):
         """``(p, g, state)`` for every parameter of ``group`` with a gradient, its ``step`` counted.
 
-        A new state starts at step 0 with one zero tensor per name in ``buffers``. ``g`` already
-        has weight decay applied: L2 (``g + wd·p``), or with ``decoupled_weight_decay`` the
-        parameter itself is decayed (``p ← p·(1 − lr·wd)``, AdamW's rule).
+        A new state starts at step 0 with one zero tensor per name in ``buffers``, then
+        ``init(p, state)`` adds anything else. ``g`` already has weight decay applied: L2
+        (``g + wd·p``), or when decoupled (``decoupled``, else the group's ``decoupled_weight_decay``)
+        the parameter itself is decayed (``p ← p·(1 − lr·wd)``, AdamW's rule).
         """
         wd = group.get("weight_decay", 0.0)
+        if decoupled is None:
+            decoupled = group.get("decoupled_weight_decay", False)
         for p in group["params"]:
             g = self._grad_array(p, group.get("maximize", False))
             if g is None:
@@ -321,9 +324,11 @@ class Optimizer:
                 state["step"] = 0
                 for name in buffers:
                     state[name] = self._zeros_like(p)
+                if init is not None:
+                    init(p, state)
             state["step"] += 1
             if wd != 0:
-                if group.get("decoupled_weight_decay", False):
+                if decoupled:
                     p._data *= 1 - group["lr"] * wd
                 else:
                     g = g + wd * p._data

@@ -50,23 +50,16 @@ class RMSprop(Optimizer):
         """Perform one RMSprop step; returns the closure's loss if given."""
         loss = self._closure_loss(closure)
         for group in self.param_groups:
-            lr, alpha, eps, wd, mom = group["lr"], group["alpha"], group["eps"], group["weight_decay"], group["momentum"]
-            for p in group["params"]:
-                g = self._grad_array(p, group["maximize"])
-                if g is None:
-                    continue
+            lr, alpha, eps, mom = group["lr"], group["alpha"], group["eps"], group["momentum"]
+
+            def init(p, state, mom=mom, group=group):
+                if mom > 0:
+                    state["momentum_buffer"] = self._zeros_like(p)
+                if group["centered"]:
+                    state["grad_avg"] = self._zeros_like(p)
+
+            for p, g, state in self._each_param(group, "square_avg", init=init):
                 xp = p._device.xp
-                state = self.state[p]
-                if len(state) == 0:
-                    state["step"] = 0
-                    state["square_avg"] = self._zeros_like(p)
-                    if mom > 0:
-                        state["momentum_buffer"] = self._zeros_like(p)
-                    if group["centered"]:
-                        state["grad_avg"] = self._zeros_like(p)
-                state["step"] += 1
-                if wd != 0:
-                    g = g + wd * p._data
                 v = state["square_avg"]._data
                 v *= alpha
                 v += (1 - alpha) * (g * g)

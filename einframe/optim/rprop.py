@@ -48,17 +48,12 @@ class Rprop(Optimizer):
         loss = self._closure_loss(closure)
         for group in self.param_groups:
             (etaminus, etaplus), (step_size_min, step_size_max) = group["etas"], group["step_sizes"]
-            for p in group["params"]:
-                g = self._grad_array(p, group["maximize"])
-                if g is None:
-                    continue
+
+            def init(p, state, lr=group["lr"]):
+                state["step_size"] = self._zeros_like(p, lr)
+
+            for p, g, state in self._each_param(group, "prev", init=init):
                 xp = p._device.xp
-                state = self.state[p]
-                if len(state) == 0:
-                    state["step"] = 0
-                    state["prev"] = self._zeros_like(p)
-                    state["step_size"] = self._zeros_like(p, group["lr"])
-                state["step"] += 1
                 prev, step_size = state["prev"]._data, state["step_size"]._data
                 sign = xp.sign(g * prev)
                 factor = xp.where(sign > 0, etaplus, xp.where(sign < 0, etaminus, 1.0)).astype(step_size.dtype, copy=False)
