@@ -842,6 +842,15 @@ def _trapezoid_parts(y: Tensor, x, dx, d: int):
     return sp, pair
 
 
+def _trapezoid_args(y: Tensor, x, dx, dim: int):
+    """``y`` as floats, the sample points or spacing (a number ``x`` is a spacing) and the dim."""
+    if isinstance(x, (int, float)) and dx is None:
+        x, dx = None, x
+    if y._data.dtype.kind != "f":
+        y = _cast(y, _dt.get_default_dtype().np)
+    return y, x, dx, y._dim(dim)
+
+
 def trapezoid(y: Tensor, x=None, *, dx=None, dim: int = -1) -> Tensor:
     """The trapezoidal rule along ``dim``: with sample points ``x`` (a tensor) or a constant spacing ``dx``.
 
@@ -849,11 +858,7 @@ def trapezoid(y: Tensor, x=None, *, dx=None, dim: int = -1) -> Tensor:
     >>> ef.trapezoid(ef.tensor([1., 2., 3.]))
     tensor(4.)
     """
-    if isinstance(x, (int, float)) and dx is None:
-        x, dx = None, x
-    if y._data.dtype.kind != "f":
-        y = _cast(y, _dt.get_default_dtype().np)
-    d = y._dim(dim)
+    y, x, dx, d = _trapezoid_args(y, x, dx, dim)
     if y._data.shape[d] == 0:
         return sum(y, d) * 0
     sp, pair = _trapezoid_parts(y, x, dx, d)
@@ -877,11 +882,7 @@ def cumulative_trapezoid(y: Tensor, x=None, *, dx=None, dim: int = -1) -> Tensor
     >>> ef.cumulative_trapezoid(ef.tensor([1.0, 2.0, 3.0])).tolist()
     [1.5, 4.0]
     """
-    if isinstance(x, (int, float)) and dx is None:
-        x, dx = None, x
-    if y._data.dtype.kind != "f":
-        y = _cast(y, _dt.get_default_dtype().np)
-    d = y._dim(dim)
+    y, x, dx, d = _trapezoid_args(y, x, dx, dim)
     if y._data.shape[d] == 0:
         return y
     sp, pair = _trapezoid_parts(y, x, dx, d)
