@@ -517,3 +517,40 @@ def test_dim_errors():
         ef.median(ef.ones(2, 0), 1)
     with pytest.raises(TypeError):
         ef.prod(ef.ones(2, 3), (0, 1))
+
+
+# ---- fast paths for short trailing reductions (ones-vector product for sums, reduceat for max/min) ----
+@pytest.mark.parametrize("shape,dim", [((64, 128), -1), ((8, 4, 16, 32), (2, 3)), ((300, 3), 1), ((9, 256), 1)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_short_trailing_reductions_match_numpy(shape, dim, dtype):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(shape).astype(dtype) * 10
+    t = ef.from_numpy(x)
+    axes = dim if isinstance(dim, tuple) else (dim,)
+    exact = x.astype(np.longdouble).sum(axis=axes)
+    got = ef.sum(t, dim=dim).numpy()
+    # no worse than numpy's own pairwise sum (plus one rounding)
+    assert np.abs(got - exact).max() <= 2 * np.abs(x.sum(axis=axes) - exact).max() + np.finfo(dtype).eps * np.abs(exact).max()
+    for keepdim in (False, True):
+        assert np.array_equal(ef.amax(t, dim=dim, keepdim=keepdim).numpy(), x.max(axis=axes, keepdims=keepdim))
+        assert np.array_equal(ef.amin(t, dim=dim, keepdim=keepdim).numpy(), x.min(axis=axes, keepdims=keepdim))
+    # non-contiguous input takes numpy's path: same values
+    xt = np.ascontiguousarray(x.T).T
+    assert np.allclose(ef.sum(ef.from_numpy(xt), dim=dim).numpy(), got, rtol=1e-5, atol=1e-4)
+
+
+def test_short_trailing_reductions_nan_inf():
+    x = np.random.default_rng(1).standard_normal((16, 10)).astype(np.float32)
+    x[2, 3] = np.nan
+    x[5, :] = -np.inf
+    x[7, 1] = np.inf
+    t = ef.from_numpy(x)
+    assert np.array_equal(ef.amax(t, dim=1).numpy(), x.max(axis=1), equal_nan=True)
+    assert np.array_equal(ef.amin(t, dim=1).numpy(), x.min(axis=1), equal_nan=True)
+    s = ef.sum(t, dim=1).numpy()
+    assert np.isnan(s[2]) and s[5] == -np.inf and s[7] == np.inf
+    assert np.allclose(np.delete(s, [2, 5, 7]), np.delete(x.sum(axis=1), [2, 5, 7]), atol=1e-5)
+    # softmax over rows with nan, all -inf, and +inf behaves as numpy's formula
+    p = ef.from_numpy(x).softmax(-1).numpy()
+    assert np.isnan(p[2]).all() and np.isnan(p[5]).all()
+    assert np.allclose(p[0], np.exp(x[0] - x[0].max()) / np.exp(x[0] - x[0].max()).sum())

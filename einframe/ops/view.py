@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from math import prod
+
+import numpy as np
+
 from ..backend import memory_order, scatter_add, to_backend, zeros_in_order
 from ..tensor import Tensor
 from .contract import Contract, reduce_canon
@@ -245,7 +249,16 @@ class Amax(Node):
         self.axes, self.keepdim, self.op = axes, keepdim, op
 
     def forward(self, xp, x):
-        return getattr(xp, self.op)(x, axis=self.axes, keepdims=self.keepdim)
+        axes, nd = self.axes, x.ndim
+        if xp is np and axes and axes == tuple(range(nd - len(axes), nd)) and x.size and x.flags.c_contiguous:
+            n = prod(x.shape[nd - len(axes) :])
+            if n <= 4096 and x.size > n:
+                # numpy reduces a short trailing axis row by row; reduceat walks the rows in one
+                # loop (2-3x faster: softmax's stabilising max over 128-wide rows)
+                ufunc = np.maximum if self.op == "max" else np.minimum
+                r = ufunc.reduceat(x.reshape(-1), np.arange(0, x.size, n))
+                return r.reshape(x.shape[: nd - len(axes)] + ((1,) * len(axes) if self.keepdim else ()))
+        return getattr(xp, self.op)(x, axis=axes, keepdims=self.keepdim)
 
     def _weights(self, x: Tensor, out: Tensor) -> tuple[Tensor, tuple[int, ...]]:
         kd = tuple(1 if i in self.axes else n for i, n in enumerate(x._data.shape))
