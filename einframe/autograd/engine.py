@@ -37,7 +37,8 @@ def _root_grads(outputs: list[Tensor], grad_outputs: list) -> list[Tensor]:
                     f"grad can be implicitly created only for scalar outputs; output {k} has shape {tuple(t.shape)}: "
                     f"pass gradient= (backward) or grad_outputs= (autograd.grad)"
                 )
-            g = Tensor._wrap(t._device.xp.ones(t._data.shape, dtype=t._data.dtype), t._device)
+            xp = t._device.xp
+            g = Tensor._wrap(xp.array(1, dtype=t._data.dtype) if not t._data.shape else xp.ones(t._data.shape, dtype=t._data.dtype), t._device)
         elif not isinstance(g, Tensor):
             from .._functions import tensor
 
@@ -145,14 +146,14 @@ def run_backward(
                 continue
             if node._tensor_hooks or node._pre_hooks or node._retained:
                 grads = _pre_hooks(node, grads, create_graph)
+            edges = node._edges
             if capture:
                 for nr, g in enumerate(grads):
                     key = (node, nr)
                     if key in capture:
                         results[capture[key]] = g
-                if not any(e is not None and e[0] in needed for e in node._edges):
+                if not any(e is not None and e[0] in needed for e in edges):
                     continue
-            edges = node._edges
             gin = node.apply_backward(grads)
             if len(gin) != len(edges):
                 raise RuntimeError(
@@ -167,15 +168,20 @@ def run_backward(
                         gin = tuple(r)
             for e, g in zip(edges, gin):
                 if e is not None and g is not None:
-                    nxt = e[0]
+                    nxt, nr = e
                     buf = buffers.get(nxt)
                     if buf is None:
-                        buf = buffers[nxt] = [None] * nxt._n_outputs
+                        if nxt._n_outputs == 1:
+                            buffers[nxt] = [g]
+                        else:
+                            buf = buffers[nxt] = [None] * nxt._n_outputs
+                            buf[nr] = g
                         heappush(heap, (-nxt._seq, id(nxt), nxt))
-                    nr = e[1]
-                    buf[nr] = g if buf[nr] is None else buf[nr] + g
+                    else:
+                        buf[nr] = g if buf[nr] is None else buf[nr] + g
             if not retain_graph and node._saved is not None:
-                node.release()
+                node._saved = None
+                node._freed = True
     finally:
         STATE.grad_enabled = prev
     return results if inputs is not None else None

@@ -73,9 +73,8 @@ class Node:
     def __call__(self, *inputs) -> Tensor:
         dev = None
         arrays = []
-        edges = None  # filled only when some input needs a gradient and grad mode is on
-        grad_on = STATE.grad_enabled
-        for i, t in enumerate(inputs):
+        need = False  # some input requires a gradient
+        for t in inputs:
             if isinstance(t, Tensor):
                 if dev is None:
                     dev = t._device
@@ -85,11 +84,8 @@ class Node:
                         f"move them with .to(device)"
                     )
                 arrays.append(t._data)
-                if t._rg and grad_on:
-                    if edges is None:
-                        edges = [None] * len(inputs)
-                    fn = t.grad_fn
-                    edges[i] = (fn, t._output_nr) if fn is not None else (t._accumulator(), 0)
+                if t._rg:
+                    need = True
             else:
                 arrays.append(t)
         data = self.forward(dev._xp or dev.xp, *arrays)
@@ -99,11 +95,11 @@ class Node:
         if self.is_view:
             out._vc = inputs[0]._vc
             out._view_of = (inputs[0], self)  # lets an in-place op on the view update its base
-        if data.dtype.kind not in "fc":  # integer and bool results are never differentiable (as PyTorch)
-            return out
-        if edges is not None:
-            self._record(inputs, out, edges)
-        if STATE.fwd_level:
+        if need and STATE.grad_enabled:
+            if data.dtype.kind not in "fc":  # integer and bool results are never differentiable (as PyTorch)
+                return out
+            self._record(inputs, out)
+        if STATE.fwd_level and data.dtype.kind in "fc":
             ts = [t._tangent if isinstance(t, Tensor) else None for t in inputs]
             if any(t is not None for t in ts):
                 from ..autograd.forward_ad import _attach
@@ -117,32 +113,36 @@ class Node:
                 _attach(out, tangent)
         return out
 
-    def _record(self, inputs, out: Tensor, edges: list) -> None:
-        self._edges = tuple(edges)
+    def _record(self, inputs, out: Tensor) -> None:
+        edges = []
+        for t in inputs:
+            if isinstance(t, Tensor) and t._rg:
+                fn = t.grad_fn
+                edges.append((fn, t._output_nr) if fn is not None else (t._accumulator(), 0))
+            else:
+                edges.append(None)
+        self._edges = edges = tuple(edges)
         self._seq = next(_seq)
         saves, saves_out = self.saves, self.saves_out
         if saves or saves_out:
-            versions = []
             save_when = self.save_when
             if save_when is None and len(saves) == len(inputs):  # saves every input (the common case)
-                for t in inputs:
+                versions = [(t, t._vc[0]) for t in inputs if isinstance(t, Tensor)]
+                xs = inputs
+            else:
+                versions = []
+                xs = [None if isinstance(t, Tensor) else t for t in inputs]
+                for i in saves:
+                    if save_when is not None and i in save_when:
+                        for j in save_when[i]:  # saved only if an input whose gradient reads it needs one
+                            if edges[j] is not None:
+                                break
+                        else:
+                            continue
+                    t = inputs[i]
+                    xs[i] = t
                     if isinstance(t, Tensor):
                         versions.append((t, t._vc[0]))
-                xs = inputs
-                saves = ()
-            else:
-                xs = [None if isinstance(t, Tensor) else t for t in inputs]
-            for i in saves:
-                if save_when is not None and i in save_when:
-                    for j in save_when[i]:  # saved only if an input whose gradient reads it needs one
-                        if edges[j] is not None:
-                            break
-                    else:
-                        continue
-                t = inputs[i]
-                xs[i] = t
-                if isinstance(t, Tensor):
-                    versions.append((t, t._vc[0]))
             if saves_out:
                 versions.append((out, out._vc[0]))
             self._saved = (tuple(xs), out if saves_out else None)
@@ -182,10 +182,9 @@ class Node:
 
     def apply_backward(self, grads):
         """Gradients for every input position, given the gradient of each output."""
-        if self.saves or self.saves_out:
-            xs, out = self.saved
-        else:
-            xs, out = None, None
+        if self._saved is None and not self._freed:  # a node that saves nothing
+            return self.vjp(grads[0], None, None)
+        xs, out = self.saved
         return self.vjp(grads[0], xs, out)
 
     def release(self) -> None:

@@ -227,9 +227,9 @@ class ToDevice(Node):
     def forward(self, xp, x):
         return to_backend(x, self.target)
 
-    def _record(self, inputs, out, edges):
+    def _record(self, inputs, out):
         self.src_device = inputs[0]._device
-        super()._record(inputs, out, edges)
+        super()._record(inputs, out)
 
     def vjp(self, g, xs, out):
         return (ToDevice(self.src_device)(g),)
