@@ -36,6 +36,9 @@ def _is_integral_float(a) -> bool:
     return finite.size == 0 or bool(np.all(finite == np.round(finite)))
 
 
+_engine_backward = None
+
+
 class Tensor:
     """A multi-dimensional array with autograd, as ``torch.Tensor``.
 
@@ -134,9 +137,10 @@ class Tensor:
         self, gradient: Tensor | None = None, retain_graph: bool | None = None, create_graph: bool = False, inputs=None
     ) -> None:
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad`` (see ``einframe.autograd.backward``)."""
-        from .autograd.engine import backward
-
-        backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph, inputs=inputs)
+        global _engine_backward
+        if _engine_backward is None:  # bound on first use: the core imports nothing above it at import time
+            from .autograd.engine import backward as _engine_backward
+        _engine_backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph, inputs=inputs)
 
     def register_hook(self, hook):
         """Run ``hook(grad)`` when this tensor's gradient is computed; a returned tensor replaces it."""

@@ -38,7 +38,9 @@ def _root_grads(outputs: list[Tensor], grad_outputs: list) -> list[Tensor]:
                     f"pass gradient= (backward) or grad_outputs= (autograd.grad)"
                 )
             xp = t._device.xp
-            g = Tensor._wrap(xp.array(1, dtype=t._data.dtype) if not t._data.shape else xp.ones(t._data.shape, dtype=t._data.dtype), t._device)
+            g = Tensor._wrap(
+                xp.array(1, dtype=t._data.dtype) if not t._data.shape else xp.ones(t._data.shape, dtype=t._data.dtype), t._device
+            )
         elif not isinstance(g, Tensor):
             from .._functions import tensor
 

@@ -160,7 +160,7 @@ class Solve(Node):
 
     def vjp(self, g, xs, out):
         gb = Solve()(_mT(xs[0]), g)
-        need = self.needs_input_grad
+        need = self._edges  # an edge (truthy) where the input needs a gradient, else None
         return (-_mm(gb, _mT(out)) if need[0] else None, gb if need[1] else None)
 
     def jvp(self, ts, xs, out):

@@ -208,7 +208,7 @@ class Binary(Node):
 
     def vjp(self, g, xs, out):
         a, b = xs
-        need = self.needs_input_grad
+        need = self._edges  # an edge (truthy) where the input needs a gradient, else None
         ga = sum_to(g * self.da(a, b, out), self.shapes[0]) if need[0] else None
         gb = sum_to(g * self.db(a, b, out), self.shapes[1]) if need[1] else None
         return ga, gb
@@ -235,7 +235,7 @@ class Add(Binary):
         return a + b
 
     def vjp(self, g, xs, out):
-        need = self.needs_input_grad
+        need = self._edges  # an edge (truthy) where the input needs a gradient, else None
         return (sum_to(g, self.shapes[0]) if need[0] else None, sum_to(g, self.shapes[1]) if need[1] else None)
 
     def jvp(self, ts, xs, out):
@@ -250,7 +250,7 @@ class Sub(Binary):
         return a - b
 
     def vjp(self, g, xs, out):
-        need = self.needs_input_grad
+        need = self._edges  # an edge (truthy) where the input needs a gradient, else None
         return (sum_to(g, self.shapes[0]) if need[0] else None, sum_to(-g, self.shapes[1]) if need[1] else None)
 
     def jvp(self, ts, xs, out):
@@ -285,7 +285,7 @@ class Div(Binary):
 
     def vjp(self, g, xs, out):
         a, b = xs
-        need = self.needs_input_grad
+        need = self._edges  # an edge (truthy) where the input needs a gradient, else None
         ga = sum_to(g / b, self.shapes[0]) if need[0] else None
         gb = None
         if need[1]:
@@ -380,7 +380,7 @@ class Where(Node):
         return _select(xp, self.cond, a, b)
 
     def vjp(self, g, xs, out):
-        need = self.needs_input_grad
+        need = self._edges  # an edge (truthy) where the input needs a gradient, else None
         ga = sum_to(Where(self.cond)(g, 0), self.shapes[0]) if need[0] else None
         gb = sum_to(Where(self.cond)(0, g), self.shapes[1]) if need[1] else None
         return ga, gb

@@ -155,7 +155,7 @@ class IndexPut(Node):
     def vjp(self, g, xs, out):
         from .pointwise import sum_to
 
-        need = self.needs_input_grad
+        need = self._edges  # an edge (truthy) where the input needs a gradient, else None
         gx = IndexPut(self.key)(g, 0) if need[0] else None
         gv = sum_to(Index(self.key)(g), self.vshape) if need[1] else None
         return gx, gv
@@ -199,7 +199,7 @@ class Cat(Node):
         return xp.concatenate(xs, axis=self.dim)
 
     def vjp(self, g, xs, out):
-        need = self.needs_input_grad
+        need = self._edges  # an edge (truthy) where the input needs a gradient, else None
         grads, start = [], 0
         lead = (slice(None),) * self.dim
         for k, n in enumerate(self.sizes):
