@@ -230,6 +230,16 @@ class Plan:
         A plan is specific to its operand shapes, so for the common single pairwise product every
         transpose/reshape decision is made here, once; the closure does only the array calls.
         """
+        if len(self.steps) == 1 and isinstance(self.steps[0][2], _Unary) and self.expand is None:
+            unary, perm, copy = self.steps[0][2], self.perm, self.copy
+
+            def run(xp, arrays):  # one operand: sums, diagonals, permutations
+                r = unary(xp, arrays[0])
+                if perm is not None:
+                    r = r.transpose(perm)
+                return r.copy() if copy else r
+
+            return run
         step = self.single
         if (
             not isinstance(step, _Pair)
