@@ -138,3 +138,41 @@ def test_a_refused_inplace_on_a_view_changes_nothing():
     with pytest.raises(RuntimeError):
         e.add_(1.0)
     assert e.grad_fn is fn and e._version == version and np.allclose(e.detach().numpy(), 1.0)
+
+
+@pytest.mark.parametrize("differentiate", [False, True])
+def test_graphs_are_freed_by_refcount_without_the_cycle_collector(differentiate):
+    # nodes that save their output (exp, tanh, relu, sigmoid, pow) keep it without a grad_fn, as
+    # PyTorch does, so a graph holds no reference cycle whether or not backward runs
+    import gc
+    import weakref
+
+    x = ef.randn(3, 4, requires_grad=True)
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        h = x.exp().tanh()
+        probe = weakref.ref(h)
+        y = (h.relu().sigmoid() ** 2).sum()
+        node = weakref.ref(y.grad_fn)
+        if differentiate:
+            y.backward()
+        del h, y
+        assert probe() is None and node() is None
+    finally:
+        if was:
+            gc.enable()
+
+
+def test_saved_output_keeps_version_check_and_grad_fn():
+    x = ef.randn(5, requires_grad=True, dtype=ef.float64)
+    (g,) = ef.autograd.grad(x.exp().sum(), x, create_graph=True)  # exp's vjp reads the saved output
+    assert g.grad_fn is not None
+    (gg,) = ef.autograd.grad(g.sum(), x)
+    assert np.allclose(gg.numpy(), np.exp(x.detach().numpy()))
+    y = x.exp()
+    z = y.sum() * 1.0
+    with ef.no_grad():
+        y.mul_(2)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        z.backward()

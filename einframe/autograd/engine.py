@@ -182,8 +182,7 @@ def run_backward(
                     else:
                         buf[nr] = g if buf[nr] is None else buf[nr] + g
             if not retain_graph and node._saved is not None:
-                node._saved = None
-                node._freed = True
+                node.release()
     finally:
         STATE.grad_enabled = prev
     return results if inputs is not None else None

@@ -111,6 +111,9 @@ class Node:
                 finally:
                     STATE.fwd_level = level
                 _attach(out, tangent)
+                saved = self._saved
+                if saved is not None and not self._packed and saved[1] is not None:
+                    _attach(saved[1], tangent)  # the saved copy of the output (forward-over-reverse reads it)
         return out
 
     def _record(self, inputs, out: Tensor) -> None:
@@ -143,9 +146,18 @@ class Node:
                     xs[i] = t
                     if isinstance(t, Tensor):
                         versions.append((t, t._vc[0]))
+            keep = None
             if saves_out:
-                versions.append((out, out._vc[0]))
-            self._saved = (tuple(xs), out if saves_out else None)
+                if STATE.saved_hooks:
+                    keep = out  # pack hooks see the output itself
+                else:
+                    # kept without its grad_fn (this node), as PyTorch keeps saved outputs: no
+                    # reference cycle, so a graph nobody differentiates is freed by refcount;
+                    # ``saved`` hands the vjp the output with its grad_fn again
+                    keep = Tensor._wrap(out._data, out._device)
+                    keep._vc = out._vc
+                versions.append((keep, keep._vc[0]))
+            self._saved = (tuple(xs), keep)
             self._versions = versions
             if STATE.saved_hooks:
                 from ..autograd.graph import _pack
@@ -178,7 +190,16 @@ class Node:
             from ..autograd.graph import _unpack
 
             return _unpack(self._saved)
-        return self._saved
+        xs, out = self._saved
+        if out is not None:
+            t = Tensor._wrap(out._data, out._device)
+            t._vc = out._vc
+            t._rg = True
+            t.grad_fn = self
+            if out._tangent is not None:
+                t._tangent = out._tangent
+            return xs, t
+        return xs, None
 
     def apply_backward(self, grads):
         """Gradients for every input position, given the gradient of each output."""
@@ -189,7 +210,10 @@ class Node:
 
     def release(self) -> None:
         if self._saved is not None:
+            # the version records hold the saved tensors too (the output among them, whose grad_fn
+            # is this node): dropping both leaves no cycle, so the graph is freed by refcount
             self._saved = None
+            self._versions = ()
             self._freed = True
 
     # ---- inspection ----------------------------------------------------------------------------
