@@ -57,7 +57,7 @@ __all__ = [
     "masked_select", "take", "take_along_dim", "searchsorted", "bucketize", "bincount", "histc",
     # scatters
     "scatter", "scatter_add", "scatter_reduce", "index_add", "index_copy", "index_fill", "index_put", "index_put_",
-    "masked_scatter", "put", "select_scatter", "slice_scatter", "diagonal_scatter",
+    "index_reduce", "masked_scatter", "put", "select_scatter", "slice_scatter", "diagonal_scatter",
     # shapes
     "roll", "rot90", "flipud", "fliplr", "tile", "repeat_interleave", "unbind", "movedim", "moveaxis", "swapdims",
     "swapaxes", "diag", "diag_embed", "diagflat", "tril_indices", "triu_indices", "meshgrid", "broadcast_to",
@@ -693,6 +693,27 @@ def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha=1
     _same_dtype(input, source, "index_add_", "source")
     key = _index_key(input, dim, index, source, "index_add_")
     return _add_at(input, key, source if alpha == 1 else source * alpha)
+
+
+def index_reduce(input: Tensor, dim: int, index: Tensor, source: Tensor, reduce: str, *, include_self: bool = True):
+    """Reduce the slices of ``source`` into the entries ``index`` (1-D) of ``input`` along ``dim`` with
+    ``'prod'``, ``'mean'``, ``'amax'`` or ``'amin'`` (``scatter_reduce`` with ``index`` spread along ``dim``).
+
+    >>> import einframe as ef
+    >>> x = ef.tensor([1.0, 2.0, 3.0])
+    >>> ef.index_reduce(x, 0, ef.tensor([0, 0, 2]), ef.tensor([2.0, 3.0, 4.0]), 'prod').tolist()
+    [6.0, 2.0, 12.0]
+    """
+    if reduce not in ("prod", "mean", "amax", "amin"):
+        raise RuntimeError(f"index_reduce(): expected reduce to be one of prod, mean, amax or amin but got {reduce}")
+    _same_dtype(input, source, "index_reduce_", "source")
+    key = _index_key(input, dim, index, source, "index_reduce_")
+    if not key:  # a 0-d input: the index addresses the tensor itself
+        return scatter_reduce(input, 0, index, source, reduce, include_self=include_self)
+    d, xp = len(key) - 1, input._device.xp
+    idx = key[-1] % input._data.shape[d]
+    spread = xp.broadcast_to(idx.reshape((-1,) + (1,) * (input._data.ndim - d - 1)), source._data.shape)
+    return scatter_reduce(input, d, _wrap(xp.ascontiguousarray(spread), input), source, reduce, include_self=include_self)
 
 
 def _index_key(x: Tensor, dim: int, index, source, name: str) -> tuple:
@@ -1499,6 +1520,7 @@ scatter_reduce_ = _make_inplace(scatter_reduce)
 index_add_ = _make_inplace(index_add)
 index_copy_ = _make_inplace(index_copy)
 index_fill_ = _make_inplace(index_fill)
+index_reduce_ = _make_inplace(index_reduce)
 index_put_ = _make_inplace(index_put)
 index_put_.__doc__ += """
 
@@ -1517,7 +1539,7 @@ METHODS: dict = {
         "masked_select", "take", "take_along_dim", "bincount", "histc",
         "scatter", "scatter_", "scatter_add", "scatter_add_", "scatter_reduce", "scatter_reduce_", "index_add",
         "index_add_", "index_copy", "index_copy_", "index_fill", "index_fill_", "index_put", "index_put_",
-        "masked_scatter", "masked_scatter_", "put", "put_", "select_scatter", "slice_scatter", "diagonal_scatter",
+        "index_reduce", "index_reduce_", "masked_scatter", "masked_scatter_", "put", "put_", "select_scatter", "slice_scatter", "diagonal_scatter",
         "roll", "rot90", "flipud", "fliplr", "tile", "repeat_interleave", "unbind", "movedim", "moveaxis", "swapdims",
         "diag", "diag_embed", "diagflat", "broadcast_to", "tensor_split", "hsplit", "vsplit", "dsplit",
         "narrow_copy", "diff", "kron",

@@ -23,6 +23,7 @@ SAMPLES = {
     "scatter_reduce": lambda: ef.scatter_reduce(_x(3, 3), 0, _I, _x(2, 3), "amax"),
     "index_add": lambda: ef.index_add(_x(3, 2), 0, ef.tensor([0, 0]), _x(2, 2)),
     "index_copy": lambda: ef.index_copy(_x(3, 2), 0, ef.tensor([2, 0]), _x(2, 2)),
+    "index_reduce": lambda: ef.index_reduce(_x(3, 2), 0, ef.tensor([2, 0, 2]), _x(3, 2), "prod"),
     "index_fill": lambda: ef.index_fill(_x(3, 2), 0, ef.tensor([1]), 0.5),
     "index_put": lambda: ef.index_put(_x(3), (ef.tensor([0, 0]),), _x(2), accumulate=True),
     "index_put_": lambda: ef.index_put_(_x(3) * 1, (ef.tensor([1]),), _x(1)),
