@@ -1301,6 +1301,58 @@ def _inplace(x: Tensor, make, *others, direct=None) -> Tensor:
     return x
 
 
+def _inplace_view(x: Tensor, make) -> Tensor:
+    """``x`` becomes ``make(x)``, a view of its own memory: the in-place view ops (``t_``,
+    ``transpose_``, ``squeeze_``, ``unsqueeze_``) change shape and strides, never the data.
+
+    As in PyTorch the version counter moves (nodes that saved ``x`` refuse to backward), a leaf
+    that requires grad is refused while recording, and a non-leaf gets the view's ``grad_fn``.
+    """
+    record = STATE.grad_enabled and x._rg
+    if record:
+        _check_leaf(x)
+    old = Tensor._wrap(x._data, x._device)  # x as it was: same memory, version counter, base and grad_fn
+    old._vc, old._view_of, old._rg, old.grad_fn = x._vc, x._view_of, x._rg, x.grad_fn
+    if x._output_nr:
+        old._output_nr = x._output_nr
+    r = make(old)
+    x._data, x._view_of = r._data, r._view_of
+    if record:
+        x.grad_fn, x._rg = r.grad_fn, r._rg
+        x.__dict__.pop("_output_nr", None)
+    x._vc[0] += 1
+    return x
+
+
+def t_(x: Tensor) -> Tensor:
+    """In-place ``t()``: ``x`` becomes its transpose (a view of the same memory).
+
+    >>> import einframe as ef
+    >>> x = ef.zeros(2, 3)
+    >>> x.t_().shape
+    einframe.Size([3, 2])
+    """
+    return _inplace_view(x, t)
+
+
+def transpose_(x: Tensor, dim0: int, dim1: int) -> Tensor:
+    """In-place ``transpose(dim0, dim1)`` (a view of the same memory)."""
+    return _inplace_view(x, lambda s: transpose(s, dim0, dim1))
+
+
+def squeeze_(x: Tensor, dim=None) -> Tensor:
+    """In-place ``squeeze(dim)``: drops size-1 dims from ``x``'s shape."""
+    return _inplace_view(x, lambda s: squeeze(s, dim))
+
+
+def unsqueeze_(x: Tensor, dim: int) -> Tensor:
+    """In-place ``unsqueeze(dim)``: inserts a size-1 dim into ``x``'s shape."""
+    return _inplace_view(x, lambda s: unsqueeze(s, dim))
+
+
+swapaxes_ = swapdims_ = transpose_
+
+
 def _ufunc_(name: str, x: Tensor, other, alpha=1):
     """Outside the graph, ``x <op>= other`` runs as one in-place ufunc (no temporary, no copy)."""
     if isinstance(other, Tensor):
@@ -1474,7 +1526,7 @@ _METHODS = [
     "split", "chunk", "narrow", "select", "flip", "index_select", "gather", "masked_fill", "tril", "triu",
     "matmul", "mm", "bmm", "dot", "outer", "trace", "diagonal", "add_", "sub_", "mul_", "div_", "pow_", "clamp_",
     "neg_", "exp_", "relu_", "sigmoid_", "tanh_", "sqrt_", "zero_", "fill_", "copy_", "uniform_", "normal_",
-    "masked_fill_",
+    "masked_fill_", "t_", "transpose_", "swapaxes_", "swapdims_", "squeeze_", "unsqueeze_",
 ]  # fmt: skip
 
 

@@ -176,3 +176,49 @@ def test_saved_output_keeps_version_check_and_grad_fn():
         y.mul_(2)
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         z.backward()
+
+
+# ---- in-place view ops: t_, transpose_, swapaxes_/swapdims_, squeeze_, unsqueeze_ ----------------
+def test_inplace_view_ops_change_shape_not_data():
+    x = ef.arange(6.0).reshape(2, 1, 3)
+    mem = x.numpy()
+    assert x.squeeze_(1) is x and x.shape == (2, 3) and x._version == 1
+    assert x.unsqueeze_(0).shape == (1, 2, 3)
+    assert x.transpose_(0, 2).shape == (3, 2, 1) and x.swapdims_(1, 2).shape == (3, 1, 2)
+    assert x.swapaxes_(0, 1).squeeze_().t_().shape == (2, 3)
+    assert np.shares_memory(x.numpy(), mem)
+    np.testing.assert_array_equal(x.numpy(), np.arange(6.0).reshape(2, 3))
+    y = ef.zeros(3, 4)
+    y.t_()
+    assert y.shape == (4, 3) and y.stride() == (1, 4)
+
+
+def test_inplace_view_ops_under_autograd():
+    leaf = ef.randn(2, 3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
+        leaf.t_()
+    assert leaf.shape == (2, 3)
+    with ef.no_grad():
+        leaf.t_()  # allowed outside recording; still a leaf that requires grad
+    assert leaf.shape == (3, 2) and leaf.is_leaf and leaf.requires_grad
+    b = ef.randn(2, 3, requires_grad=True, dtype=ef.float64)
+    c = b * ef.tensor([1.0, 2.0, 3.0], dtype=ef.float64)
+    c.t_()
+    assert c.shape == (3, 2) and "ba" in repr(c.grad_fn)
+    (c * ef.tensor([[1.0], [10.0], [100.0]], dtype=ef.float64)).sum().backward()
+    np.testing.assert_allclose(b.grad.numpy(), [[1, 20, 300]] * 2)
+    w = b * 1
+    u = w * w  # saves w
+    w.t_()  # moves w's version, as PyTorch
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        u.sum().backward()
+
+
+def test_inplace_view_op_on_a_view_keeps_writing_to_the_base():
+    b = ef.randn(2, 3, requires_grad=True)
+    base = b * 1
+    v = base[0]
+    v.unsqueeze_(0)
+    v.mul_(2)  # reaches base through both views
+    base.sum().backward()
+    np.testing.assert_allclose(b.grad.numpy(), [[2, 2, 2], [1, 1, 1]])
