@@ -404,8 +404,7 @@ def _forget(plan: Plan) -> None:
 plan_cache = PlanCache()
 
 
-def canon_for(eq: str, shapes) -> Canon:
-    return plan_cache.canon(eq, shapes)
+canon_for = plan_cache.canon  # the canonical form of ``eq`` on operands of ``shapes`` (cached)
 
 
 def get_plan(canon: Canon, arrays, xp) -> Plan:

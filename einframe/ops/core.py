@@ -121,7 +121,7 @@ class Node:
         for t in inputs:
             if isinstance(t, Tensor) and t._rg:
                 fn = t.grad_fn
-                edges.append((fn, t._output_nr) if fn is not None else (t._accumulator(), 0))
+                edges.append((fn, t._output_nr) if fn is not None else (t._acc or t._accumulator(), 0))
             else:
                 edges.append(None)
         self._edges = edges = tuple(edges)
@@ -130,7 +130,10 @@ class Node:
         if saves or saves_out:
             save_when = self.save_when
             if save_when is None and len(saves) == len(inputs):  # saves every input (the common case)
-                versions = [(t, t._vc[0]) for t in inputs if isinstance(t, Tensor)]
+                versions = []
+                for t in inputs:
+                    if isinstance(t, Tensor):
+                        versions.append((t, t._vc[0]))
                 xs = inputs
             else:
                 versions = []
