@@ -66,7 +66,8 @@ class _Unary:
             rn = self.rows_n
             if rn is not None and xp is np and a.dtype.char in "fd" and a.flags.c_contiguous:
                 return (a.reshape(rn) @ _ones(rn[1], a.dtype)).reshape(a.shape[: -len(self.sum_axes)])
-            a = a.sum(axis=self.sum_axes)
+            # np.add.reduce skips ndarray.sum's Python wrapper
+            a = np.add.reduce(a, axis=self.sum_axes) if xp is np else a.sum(axis=self.sum_axes)
         return a
 
 

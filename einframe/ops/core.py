@@ -42,14 +42,15 @@ class Node:
     * ``forward(self, xp, *arrays) -> array`` on raw arrays (``xp`` is numpy or cupy);
     * ``vjp(self, g, xs, out) -> tuple`` one gradient (or None) per input position;
     * ``jvp(self, ts, xs, out) -> Tensor`` the output tangent, ``ts`` one tangent (or None) per input;
-    * ``saves``: indices of inputs the vjp needs, ``saves_out``: whether it needs the output.
+    * ``saves``: indices of inputs the vjp needs, ``saves_out``: whether it needs the output (or a
+      tuple of input indices: the output is saved only when one of those inputs needs a gradient).
 
     ``xs`` holds the saved inputs (None where not saved; Python scalars are always kept).
     """
 
     kind = "Node"
     saves: tuple[int, ...] = ()
-    saves_out = False
+    saves_out: bool | tuple[int, ...] = False
     #: ``{i: (j, ...)}``: save input ``i`` only when one of inputs ``j`` needs a gradient (as PyTorch
     #: does: ``x /= 2`` in a loop must not trip the version check on ``x``, whose value the vjp never reads)
     save_when: dict[int, tuple[int, ...]] | None = None
@@ -150,7 +151,7 @@ class Node:
                     if isinstance(t, Tensor):
                         versions.append((t, t._vc[0]))
             keep = None
-            if saves_out:
+            if saves_out is True or (saves_out and any(edges[j] is not None for j in saves_out)):
                 if STATE.saved_hooks:
                     keep = out  # pack hooks see the output itself
                 else:

@@ -306,7 +306,7 @@ class Div(Binary):
 @primitive("Pointwise")
 class Pow(Binary):
     saves = (0, 1)
-    saves_out = True
+    saves_out = (1,)  # only d/db reads the output (x ** 2 does not keep it)
 
     def forward(self, xp, a, b):
         self.shapes = (getattr(a, "shape", ()), getattr(b, "shape", ()))
