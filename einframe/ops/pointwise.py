@@ -208,6 +208,12 @@ class Erf(Unary):
 class Binary(Node):
     """``out = f(a, b)`` with broadcasting; ``da``/``db`` are the partial derivatives (Tensor ops)."""
 
+    def _record(self, inputs, out: Tensor) -> None:
+        # the vjp sums each broadcast gradient back to its input's shape (Python scalars: ())
+        a, b = inputs
+        self.shapes = (a._data.shape if isinstance(a, Tensor) else (), b._data.shape if isinstance(b, Tensor) else ())
+        Node._record(self, inputs, out)
+
     def vjp(self, g, xs, out):
         a, b = xs
         need = self._edges  # an edge (truthy) where the input needs a gradient, else None
@@ -233,7 +239,6 @@ def _broadcast_like(t: Tensor, out: Tensor) -> Tensor:
 @primitive("Pointwise")
 class Add(Binary):
     def forward(self, xp, a, b):
-        self.shapes = (getattr(a, "shape", ()), getattr(b, "shape", ()))
         return a + b
 
     def vjp(self, g, xs, out):
@@ -248,7 +253,6 @@ class Add(Binary):
 @primitive("Pointwise")
 class Sub(Binary):
     def forward(self, xp, a, b):
-        self.shapes = (getattr(a, "shape", ()), getattr(b, "shape", ()))
         return a - b
 
     def vjp(self, g, xs, out):
@@ -266,7 +270,6 @@ class Mul(Binary):
     save_when = {0: (1,), 1: (0,)}  # da = b, db = a
 
     def forward(self, xp, a, b):
-        self.shapes = (getattr(a, "shape", ()), getattr(b, "shape", ()))
         return a * b
 
     def da(self, a, b, out):
@@ -282,7 +285,6 @@ class Div(Binary):
     save_when = {0: (1,), 1: (0, 1)}  # da = 1/b, db = -a/b²
 
     def forward(self, xp, a, b):
-        self.shapes = (getattr(a, "shape", ()), getattr(b, "shape", ()))
         return a / b
 
     def vjp(self, g, xs, out):
@@ -309,7 +311,6 @@ class Pow(Binary):
     saves_out = (1,)  # only d/db reads the output (x ** 2 does not keep it)
 
     def forward(self, xp, a, b):
-        self.shapes = (getattr(a, "shape", ()), getattr(b, "shape", ()))
         return a**b
 
     def da(self, a, b, out):
@@ -345,7 +346,6 @@ class Maximum(Binary):
     saves = (0, 1)
 
     def forward(self, xp, a, b):
-        self.shapes = (getattr(a, "shape", ()), getattr(b, "shape", ()))
         return xp.maximum(a, b)
 
     def da(self, a, b, out):
@@ -360,7 +360,6 @@ class Minimum(Binary):
     saves = (0, 1)
 
     def forward(self, xp, a, b):
-        self.shapes = (getattr(a, "shape", ()), getattr(b, "shape", ()))
         return xp.minimum(a, b)
 
     def da(self, a, b, out):
@@ -371,14 +370,13 @@ class Minimum(Binary):
 
 
 @primitive("Pointwise")
-class Where(Node):
+class Where(Binary):
     """``out = cond ? a : b``; ``cond`` is a boolean array (never differentiated)."""
 
     def __init__(self, cond):
         self.cond = cond
 
     def forward(self, xp, a, b):
-        self.shapes = (getattr(a, "shape", ()), getattr(b, "shape", ()))
         return _select(xp, self.cond, a, b)
 
     def vjp(self, g, xs, out):
