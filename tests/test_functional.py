@@ -106,6 +106,7 @@ GRAD_CASES = [
     ("pad-circular", lambda x: F.pad(x, (1, 2, 1, 1), mode="circular"), [(1, 1, 3, 4)]),
     ("interpolate-bilinear", lambda x: F.interpolate(x, size=(4, 5), mode="bilinear"), [(1, 1, 3, 2)]),
     ("interpolate-nearest", lambda x: F.interpolate(x, scale_factor=2), [(1, 1, 2, 3)]),
+    ("interpolate-bicubic", lambda x: F.interpolate(x, size=(5, 2), mode="bicubic"), [(1, 2, 3, 4)]),
     ("unfold", lambda x: F.unfold(x, 2, padding=1, stride=2), [(1, 2, 3, 4)]),
     ("fold", lambda x: F.fold(x, (3, 4), 2, padding=1, stride=2), [(1, 8, 6)]),
     ("l1_loss", lambda a, b: F.l1_loss(a, b), [(3, 4), (3, 4)]),
@@ -455,6 +456,27 @@ def test_known_activations_and_interpolate():
     assert np.allclose(
         r.numpy(), [-0.5993276716644615, -0.30322982982722396, 0.1409169329286325, 0.5073286687267772, 0.7516031592588739]
     )
+
+
+def test_bicubic_interpolate_known_values():
+    # PyTorch 2.13: F.interpolate(torch.arange(8.).reshape(1, 1, 2, 4), size=(3, 5), mode="bicubic", ...)
+    x = ef.arange(8.0).reshape(1, 1, 2, 4)
+    half = [-0.40797242522239685, 0.2635282874107361, 1.152777910232544, 2.0420279502868652, 2.7135281562805176,
+            1.9392503499984741, 2.610750913619995, 3.5, 4.3892502784729, 5.0607500076293945,
+            4.286472797393799, 4.957973480224609, 5.847221374511719, 6.736473083496094, 7.4079718589782715]  # fmt: skip
+    corners = [0.0, 0.66796875, 1.5, 2.33203125, 3.0, 2.0, 2.66796875, 3.5, 4.33203125, 5.0,
+               4.0, 4.66796875, 5.5, 6.33203125, 7.0]  # fmt: skip
+    np.testing.assert_allclose(F.interpolate(x, size=(3, 5), mode="bicubic").flatten().numpy(), half, atol=2e-6)
+    y = F.interpolate(x, size=(3, 5), mode="bicubic", align_corners=True)
+    np.testing.assert_allclose(y.flatten().numpy(), corners, atol=2e-6)
+    # the same size is the identity; the rows of each weight matrix sum to one
+    np.testing.assert_allclose(F.interpolate(x, size=(2, 4), mode="bicubic").numpy(), x.numpy())
+    assert F.interpolate(ef.ones(1, 2, 3, 3), scale_factor=1.7, mode="bicubic").allclose(ef.ones(1, 2, 5, 5))
+    assert ef.nn.Upsample(scale_factor=2, mode="bicubic")(x).shape == (1, 1, 4, 8)
+    with pytest.raises(ValueError, match="expects 4-D input"):
+        F.interpolate(ef.ones(1, 1, 3), size=4, mode="bicubic")
+    with pytest.raises(NotImplementedError, match="antialias"):
+        F.interpolate(x, size=(3, 5), mode="bicubic", antialias=True)
 
 
 def test_batch_norm_running_stats_like_pytorch():

@@ -1441,12 +1441,31 @@ def _linear_weights(n_in: int, n_out: int, align_corners: bool, scale: float | N
     return m
 
 
+def _cubic_weights(n_in: int, n_out: int, align_corners: bool, scale: float | None) -> _np.ndarray:
+    """(n_out, n_in) matrix of bicubic weights: Keys' kernel with a = -0.75 on the 4 nearest source
+    samples, indices clamped at the borders (PyTorch's upsample_bicubic2d)."""
+    a = -0.75
+    m = _np.zeros((n_out, n_in))
+    for o in range(n_out):
+        if align_corners:
+            src = o * (n_in - 1) / (n_out - 1) if n_out > 1 else 0.0
+        else:  # not clamped at 0 for cubic, as PyTorch
+            src = (o + 0.5) * ((1.0 / scale) if scale else n_in / n_out) - 0.5
+        i0 = int(_math.floor(src))
+        t = src - i0
+        near = lambda x: ((a + 2) * x - (a + 3)) * x * x + 1  # noqa: E731 - |x| <= 1
+        far = lambda x: ((a * x - 5 * a) * x + 8 * a) * x - 4 * a  # noqa: E731 - 1 < |x| < 2
+        for k, w in zip(range(i0 - 1, i0 + 3), (far(t + 1), near(t), near(1 - t), far(2 - t))):
+            m[o, min(max(k, 0), n_in - 1)] += w
+    return m
+
+
 def interpolate(
     input: Tensor, size=None, scale_factor=None, mode: str = "nearest", align_corners: bool | None = None,
     recompute_scale_factor: bool | None = None, antialias: bool = False,
 ) -> Tensor:  # fmt: skip
-    """Resize the spatial dims. 'nearest' is a gather per dim; 'linear'/'bilinear' is one contraction
-    with per-dim interpolation matrices (``einsum('bchw,Hh,Ww->bcHW')``).
+    """Resize the spatial dims. 'nearest' is a gather per dim; 'linear'/'bilinear'/'bicubic'/'trilinear'
+    is one contraction with per-dim interpolation matrices (``einsum('bchw,Hh,Ww->bcHW')``).
 
     >>> import einframe as ef, einframe.nn.functional as F
     >>> x = ef.tensor([[[[1.0, 2.0], [3.0, 4.0]]]])
@@ -1480,17 +1499,22 @@ def interpolate(
             idx = _np.minimum(_np.floor(_np.arange(oi) * r).astype(_np.int64), si - 1)
             x = _ef.index_select(x, 2 + i, _const(idx, input))
         return x
-    if mode in ("linear", "bilinear", "trilinear"):
-        want = {"linear": 1, "bilinear": 2, "trilinear": 3}[mode]
+    if mode in ("linear", "bilinear", "trilinear", "bicubic"):
+        if antialias:
+            raise NotImplementedError("interpolate: antialias=True is not supported; resize without it")
+        want = {"linear": 1, "bilinear": 2, "trilinear": 3, "bicubic": 2}[mode]
         if n != want:
             raise ValueError(f"interpolate: mode {mode!r} expects {want + 2}-D input, got {input.dim()}-D")
         ac = bool(align_corners)
-        mats = [_const(_linear_weights(si, oi, ac, sc).astype(input._data.dtype), input) for si, oi, sc in zip(S, out, scales)]
+        weights = _cubic_weights if mode == "bicubic" else _linear_weights
+        mats = [_const(weights(si, oi, ac, sc).astype(input._data.dtype), input) for si, oi, sc in zip(S, out, scales)]
         src = _SP[n]
         dst = {1: "W", 2: "HW", 3: "DHW"}[n]
         eq = f"bc{src}," + ",".join(f"{o}{s}" for o, s in zip(dst, src)) + f"->bc{dst}"
         return _contract(eq, input, *mats)
-    raise NotImplementedError(f"interpolate: mode {mode!r} is not supported; use 'nearest', 'linear', 'bilinear' or 'trilinear'")
+    raise NotImplementedError(
+        f"interpolate: mode {mode!r} is not supported; use 'nearest', 'linear', 'bilinear', 'bicubic' or 'trilinear'"
+    )
 
 
 def unfold(input: Tensor, kernel_size, dilation=1, padding=0, stride=1) -> Tensor:
