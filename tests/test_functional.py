@@ -644,8 +644,35 @@ def test_multi_head_attention_errors():
         mha(use_separate_proj_weight=True, q_proj_weight=ef.randn(4, 4))
     with pytest.raises(AssertionError, match=r"key shape \(3, 2, 4\) does not match value shape \(2, 2, 4\)"):
         mha(value=ef.randn(2, 2, 4))
-    with pytest.raises(NotImplementedError, match="static_k/static_v are not supported"):
-        mha(static_k=ef.randn(4, 3, 2))
+    with pytest.raises(AssertionError, match=r"static_k of shape \(bsz \* num_heads, S, head_dim\) = \(4, S, 2\)"):
+        mha(static_k=ef.randn(2, 3, 2))
+
+
+@pytest.mark.parametrize("zero_attn", [False, True])
+def test_multi_head_attention_static_k_v_matches_numpy(zero_attn):
+    r = np.random.default_rng(9)
+    L, S, N, E, H = 3, 5, 2, 4, 2
+    D = E // H
+    q = r.normal(size=(L, N, E))
+    w, b, ow, ob = r.normal(size=(3 * E, E)), r.normal(size=3 * E), r.normal(size=(E, E)), r.normal(size=E)
+    sk, sv = r.normal(size=(N * H, S, D)), r.normal(size=(N * H, S, D))
+    kpm = np.array([[False, True, False, False, True], [False] * S])
+    T = ef.tensor
+    out, p = F.multi_head_attention_forward(
+        T(q), T(q), T(q), E, H, T(w), T(b), None, None, zero_attn, 0.0, T(ow), T(ob), key_padding_mask=T(kpm),
+        static_k=T(sk), static_v=T(sv), average_attn_weights=False,
+    )  # fmt: skip
+    Q = q @ w[:E].T + b[:E]
+    ref = np.zeros((L, N, E))
+    for n in range(N):
+        for h in range(H):
+            K, V, add = sk[n * H + h], sv[n * H + h], np.where(kpm[n], -np.inf, 0.0)
+            if zero_attn:  # the zero key comes after the static ones and is never masked
+                K, V, add = np.vstack([K, np.zeros(D)]), np.vstack([V, np.zeros(D)]), np.append(add, 0.0)
+            pr = np_softmax(Q[:, n, h * D : (h + 1) * D] @ K.T / np.sqrt(D) + add)
+            assert np.allclose(p.numpy()[n, h], pr)
+            ref[:, n, h * D : (h + 1) * D] = pr @ V
+    assert np.allclose(out.numpy(), ref @ ow.T + ob)
 
 
 @pytest.mark.parametrize("name", ["mha-kdim-vdim-bias_kv-zero_attn", "mha-self-bias_kv-weights"])

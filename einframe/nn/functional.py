@@ -1220,7 +1220,8 @@ def multi_head_attention_forward(
     - ``bias_k``/``bias_v`` (1, 1, E): appended to the projected key/value sequence (S -> S+1).
     - ``add_zero_attn``: a zero key and value appended after the projections (and biases).
     Both pad ``attn_mask`` and ``key_padding_mask`` with one "may attend" column per appended key.
-    ``static_k``/``static_v`` are not supported (``NotImplementedError``).
+    - ``static_k``/``static_v`` (N·num_heads, S, head_dim): used as the projected keys/values (after
+      ``bias_k``/``bias_v``, before ``add_zero_attn``, as PyTorch).
 
     >>> import einframe as ef, einframe.nn.functional as F
     >>> x = ef.randn(3, 2, 4)
@@ -1240,8 +1241,6 @@ def multi_head_attention_forward(
     >>> out.shape, w.shape
     (einframe.Size([3, 2, 4]), einframe.Size([2, 3, 5]))
     """
-    if static_k is not None or static_v is not None:
-        raise NotImplementedError("multi_head_attention_forward: static_k/static_v are not supported")
     if (bias_k is None) != (bias_v is None):
         raise AssertionError(
             f"multi_head_attention_forward: bias_k and bias_v must both be given or both be None, got "
@@ -1311,9 +1310,10 @@ def multi_head_attention_forward(
             )
         attn_mask = _float_mask(attn_mask, q, true_means_keep=False)
     if key_padding_mask is not None:
-        if tuple(key_padding_mask.shape) != (N, S):
+        s_keys = static_k.shape[1] if static_k is not None and static_k.dim() == 3 else S  # as PyTorch
+        if tuple(key_padding_mask.shape) != (N, s_keys):
             raise AssertionError(
-                f"multi_head_attention_forward: expecting key_padding_mask shape of {(N, S)}, "
+                f"multi_head_attention_forward: expecting key_padding_mask shape of {(N, s_keys)}, "
                 f"but got {tuple(key_padding_mask.shape)}"
             )
         key_padding_mask = _float_mask(key_padding_mask, q, true_means_keep=False)
@@ -1329,6 +1329,19 @@ def multi_head_attention_forward(
 
     if bias_k is not None:  # one learnt key/value, the same for every batch entry
         k, v = one_more_key(k, v, bias_k.expand(1, N, E), bias_v.expand(1, N, E))
+
+    def static(t, name):  # (N·H, S, D) -> the (S, N, E) layout of the projections
+        if t.dim() != 3 or t.shape[0] != N * H or t.shape[2] != D:
+            raise AssertionError(
+                f"multi_head_attention_forward: expecting {name} of shape (bsz * num_heads, S, head_dim) = "
+                f"({N * H}, S, {D}), but got {tuple(t.shape)}"
+            )
+        return t.reshape(N, H, t.shape[1], D).permute(2, 0, 1, 3).reshape(t.shape[1], N, E)
+
+    if static_k is not None:
+        k = static(static_k, "static_k")
+    if static_v is not None:
+        v = static(static_v, "static_v")
     if add_zero_attn:  # one zero key/value (after the biases, as PyTorch)
         z = _const(query._device.xp.zeros((1, N, E), dtype=q._data.dtype), q)
         k, v = one_more_key(k, v, z, z)
