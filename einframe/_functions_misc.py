@@ -848,4 +848,32 @@ METHODS.update({
     "is_complex": lambda self: False, "is_signed": lambda self: self._data.dtype.kind in "fic",
     "is_cpu": property(lambda self: self.device.type == "cpu"), "is_inference": lambda self: False,
     "output_nr": property(lambda self: self._output_nr),
+    "multinomial": multinomial, "adjoint": property(_mH).fget, "unsafe_chunk": F.chunk, "unsafe_split": F.split,
+})  # fmt: skip
+
+
+def _compare_inplace(fn):
+    """``x.<cmp>_(other)``: ``x`` takes 1/0 in its own dtype; a tensor that requires grad keeps a graph
+    whose gradient is zero (comparisons are piecewise constant), as PyTorch's ``a.lt_(b)``."""
+
+    def method(self: Tensor, other) -> Tensor:
+        def make(s: Tensor) -> Tensor:
+            r = F._cast(fn(s, other), s._data.dtype)
+            if not s._rg:
+                return r
+            from .ops.pointwise import Where
+
+            return Where(s._device.xp.zeros(s._data.shape, dtype=bool))(s, r)
+
+        return F._inplace(self, make, other)
+
+    method.__name__ = fn.__name__ + "_"
+    method.__doc__ = f"In-place :func:`{fn.__name__}`: 1 where true, 0 elsewhere, in this tensor's dtype."
+    return method
+
+
+METHODS.update({
+    name + "_": _compare_inplace(fn)
+    for name, fn in (("eq", F.eq), ("ne", F.ne), ("lt", F.lt), ("le", F.le), ("gt", F.gt), ("ge", F.ge),
+                     ("greater", F.gt), ("greater_equal", F.ge), ("less", F.lt), ("less_equal", F.le), ("not_equal", F.ne))
 })  # fmt: skip

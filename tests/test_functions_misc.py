@@ -241,3 +241,27 @@ def test_small_queries_and_aliases():
     assert ef.greater(x, 2).tolist() == [[False, False, False], [True, True, True]] and x.less_equal(2).sum().item() == 3
     s = ef.split_with_sizes(x, [1, 2], 1) if hasattr(ef, "split_with_sizes") else x.split_with_sizes([1, 2], 1)
     assert [t.shape[1] for t in s] == [1, 2]
+
+
+def test_inplace_comparisons_and_small_aliases():
+    x = ef.tensor([1.0, 2.0, 3.0])
+    assert x.ge_(2.0) is x and x.tolist() == [0.0, 1.0, 1.0] and x.dtype == ef.float32
+    y = ef.tensor([1.0, 2.0, 3.0])
+    y.lt_(ef.tensor([2.0, 2.0, 2.0]))
+    assert y.tolist() == [1.0, 0.0, 0.0]
+    for name, expect in [("eq_", [0, 1, 0]), ("ne_", [1, 0, 1]), ("gt_", [0, 0, 1]), ("le_", [1, 1, 0]),
+                         ("greater_equal_", [0, 1, 1]), ("less_", [1, 0, 0]), ("not_equal_", [1, 0, 1])]:  # fmt: skip
+        i = ef.tensor([1, 2, 3])
+        assert getattr(i, name)(2).tolist() == expect and i.dtype == ef.int64, name
+    # a tensor that requires grad keeps a graph with zero gradient (as PyTorch)
+    b = ef.tensor([1.0, 5.0], requires_grad=True)
+    a = b * 1
+    a.lt_(3.0)
+    assert a.requires_grad and a.tolist() == [1.0, 0.0]
+    a.sum().backward()
+    assert b.grad.tolist() == [0.0, 0.0]
+    m = ef.tensor([[1.0, 2.0], [3.0, 4.0]])
+    assert m.adjoint().tolist() == [[1.0, 3.0], [2.0, 4.0]]
+    assert [c.tolist() for c in m.unsafe_chunk(2, 0)] == [[[1.0, 2.0]], [[3.0, 4.0]]]
+    assert [c.shape for c in m.unsafe_split(1, 1)] == [(2, 1), (2, 1)]
+    assert ef.tensor([0.0, 1.0]).multinomial(2, replacement=True).tolist() == [1, 1]
