@@ -725,3 +725,27 @@ def test_activation_errors():
         nn.Softmax2d()(ef.ones(2, 3))
     with pytest.raises(ValueError, match="max_val"):
         nn.Hardtanh(2.0, 1.0)
+
+
+def test_gumbel_softmax_samples_the_softmax_and_passes_soft_gradients():
+    logits = ef.tensor([1.0, 0.0, -1.0])
+    ef.manual_seed(0)
+    y = F.gumbel_softmax(logits.expand(20000, 3), tau=1.0, hard=True)
+    assert set(y.flatten().tolist()) == {0.0, 1.0} and ef.allclose(y.sum(-1), ef.ones(20000))
+    # the argmax of logits + Gumbel noise is a draw from softmax(logits): frequencies within 4 sigma
+    p = ef.softmax(logits, 0).numpy()
+    assert np.all(np.abs(y.mean(0).numpy() - p) < 4 * np.sqrt(p * (1 - p) / 20000))
+    soft = F.gumbel_softmax(ef.randn(2, 3, 4), tau=0.3, dim=1)
+    assert ef.allclose(soft.sum(1), ef.ones(2, 4), atol=1e-6) and (soft.numpy() > 0).all()
+    # straight-through: the hard sample carries the soft sample's gradient (same noise via the seed)
+    w = ef.tensor([1.0, 2.0, 3.0])
+    grads = []
+    for hard in (True, False):
+        x = ef.tensor([[0.5, 1.0, -1.0]], requires_grad=True)
+        ef.manual_seed(3)
+        (F.gumbel_softmax(x, tau=0.7, hard=hard) * w).sum().backward()
+        grads.append(x.grad.numpy())
+    np.testing.assert_allclose(grads[0], grads[1], rtol=1e-6)
+    assert np.abs(grads[0]).sum() > 0
+    with pytest.raises(ValueError, match="tau must be positive"):
+        F.gumbel_softmax(logits, tau=0.0)

@@ -44,7 +44,7 @@ from .functional import (
 __all__: list[str] = [
     # activations
     "selu", "celu", "mish", "hardswish", "hardsigmoid", "softsign", "softmin", "softshrink", "hardshrink",
-    "tanhshrink", "threshold", "glu", "prelu", "rrelu",
+    "tanhshrink", "threshold", "glu", "prelu", "rrelu", "gumbel_softmax",
     # in-place variants
     "relu_", "elu_", "leaky_relu_", "hardtanh_", "selu_", "celu_", "threshold_", "rrelu_",
     # dropouts
@@ -216,6 +216,29 @@ def glu(input: Tensor, dim: int = -1) -> Tensor:
         raise RuntimeError(f"glu: halving dimension must be even, but dimension {d} is size {n}; pad or slice it to an even size")
     a, b = _ef.chunk(input, 2, d)
     return a * _ef.sigmoid(b)
+
+
+def gumbel_softmax(logits: Tensor, tau: float = 1.0, hard: bool = False, eps: float = 1e-10, dim: int = -1) -> Tensor:
+    """A sample from the Gumbel-softmax (concrete) distribution: ``softmax((logits + g) / tau)`` with
+    ``g`` standard Gumbel noise (drawn from einframe's generator, so ``ef.manual_seed`` repeats it).
+    ``hard=True`` returns the one-hot of the sample's argmax with the soft sample's gradient
+    (straight-through: ``y_hard - y_soft.detach() + y_soft``), as PyTorch.
+
+    >>> import einframe as ef, einframe.nn.functional as F
+    >>> _ = ef.manual_seed(0)
+    >>> y = F.gumbel_softmax(ef.zeros(2, 3), tau=0.5, hard=True)
+    >>> y.sum(-1).tolist(), sorted(set(y.flatten().tolist()))
+    ([1.0, 1.0], [0.0, 1.0])
+    """
+    if tau <= 0:
+        raise ValueError(f"gumbel_softmax: tau must be positive, got {tau}")
+    gumbels = -_ef.empty_like(logits).exponential_().log()  # -log(Exp(1)) ~ Gumbel(0, 1)
+    y_soft = ((logits + gumbels) / tau).softmax(dim)
+    if not hard:
+        return y_soft
+    index = y_soft.argmax(dim, keepdim=True)
+    y_hard = _ef.zeros_like(logits).scatter_(dim, index, 1.0)
+    return y_hard - y_soft.detach() + y_soft
 
 
 def prelu(input: Tensor, weight: Tensor) -> Tensor:
