@@ -749,3 +749,68 @@ def test_gumbel_softmax_samples_the_softmax_and_passes_soft_gradients():
     assert np.abs(grads[0]).sum() > 0
     with pytest.raises(ValueError, match="tau must be positive"):
         F.gumbel_softmax(logits, tau=0.0)
+
+
+# ---- spatial transformers -------------------------------------------------------------------------
+def test_grid_sample_known_values():
+    # PyTorch 2.13, float64: the 2x3 ramp sampled at three points, one inside and two outside
+    x = ef.arange(6.0, dtype=ef.float64).reshape(1, 1, 2, 3)
+    g = ef.tensor([[[[-1.2, 0.3], [0.5, -0.9], [1.1, 1.4]]]], dtype=ef.float64)
+    known = {
+        ("zeros", False): [0.4800000000000002, 1.0499999999999998, 0.175],
+        ("zeros", True): [1.56, 1.65, 3.5999999999999996],
+        ("border", False): [2.4000000000000004, 1.75, 5.0],
+        ("border", True): [1.9500000000000002, 1.65, 5.0],
+        ("reflection", False): [2.4000000000000004, 1.75, 5.0],
+        ("reflection", True): [2.15, 1.65, 4.3],
+    }
+    for (pm, ac), want in known.items():
+        got = F.grid_sample(x, g, padding_mode=pm, align_corners=ac).flatten().numpy()
+        np.testing.assert_allclose(got, want, rtol=1e-12, err_msg=f"{pm} {ac}")
+    assert F.grid_sample(x, g, mode="nearest", align_corners=False).flatten().tolist() == [0.0, 2.0, 0.0]
+
+
+@pytest.mark.parametrize("align_corners", [False, True])
+@pytest.mark.parametrize("shape", [(2, 3, 4, 5), (1, 2, 3, 4, 5)])
+def test_affine_grid_identity_resamples_the_input(align_corners, shape):
+    d = len(shape) - 2
+    theta = ef.tensor(np.tile(np.eye(d, d + 1), (shape[0], 1, 1)))
+    grid = F.affine_grid(theta, shape, align_corners=align_corners)
+    assert grid.shape == (shape[0], *shape[2:], d)
+    x = ef.randn(*shape, dtype=ef.float64)
+    for pm in ("zeros", "border", "reflection"):
+        y = F.grid_sample(x, grid, padding_mode=pm, align_corners=align_corners)
+        np.testing.assert_allclose(y.numpy(), x.numpy(), atol=1e-12)
+    # the grid's x coordinate runs along the last (width) dim, as PyTorch's
+    w = shape[-1]
+    xs = np.linspace(-1, 1, w) if align_corners else (2 * np.arange(w) + 1) / w - 1
+    np.testing.assert_allclose(grid.numpy()[0, ..., 0].reshape(-1, w)[0], xs)
+
+
+def test_grid_sample_and_affine_grid_gradients():
+    r = np.random.default_rng(5)
+    x = ef.tensor(r.normal(size=(1, 2, 3, 4)), requires_grad=True)
+    g = ef.tensor(r.uniform(-1.2, 1.2, size=(1, 2, 3, 2)), requires_grad=True)
+    for pm in ("zeros", "border", "reflection"):
+        fn = lambda a, b: F.grid_sample(a, b, padding_mode=pm, align_corners=False)  # noqa: E731
+        assert gradcheck(fn, (x, g)) and gradgradcheck(fn, (x, g)), pm
+    theta = ef.tensor(r.normal(size=(2, 2, 3)), requires_grad=True)
+    assert gradcheck(lambda t: F.affine_grid(t, (2, 1, 3, 4), align_corners=True), (theta,))
+    # nearest sampling: the grid gets a zero gradient (as PyTorch), the input its gathered one
+    gn = ef.tensor(r.uniform(-1, 1, size=(1, 2, 3, 2)), requires_grad=True)
+    F.grid_sample(x, gn, mode="nearest", align_corners=True).sum().backward()
+    assert gn.grad.abs().sum().item() == 0
+
+
+def test_grid_sample_errors_and_warning():
+    x, g = ef.zeros(1, 1, 2, 2), ef.zeros(1, 1, 1, 2)
+    with pytest.warns(UserWarning, match="align_corners=False since 1.3.0"):
+        F.grid_sample(x, g)
+    with pytest.raises(NotImplementedError, match="'bilinear' or 'nearest'"):
+        F.grid_sample(x, g, mode="bicubic", align_corners=False)
+    with pytest.raises(ValueError, match="padding_mode"):
+        F.grid_sample(x, g, padding_mode="wrap", align_corners=False)
+    with pytest.raises(RuntimeError, match=r"grid \(N, \*out, 2\)"):
+        F.grid_sample(x, ef.zeros(1, 1, 1, 3), align_corners=False)
+    with pytest.raises(ValueError, match=r"expected theta of shape \(1, 2, 3\)"):
+        F.affine_grid(ef.zeros(1, 3, 3), (1, 1, 2, 2), align_corners=False)

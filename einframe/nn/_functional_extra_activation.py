@@ -52,6 +52,8 @@ __all__: list[str] = [
     # reshuffles and (deprecated) upsampling
     "pixel_shuffle", "pixel_unshuffle", "channel_shuffle", "native_channel_shuffle",
     "upsample", "upsample_nearest", "upsample_bilinear",
+    # spatial transformers
+    "affine_grid", "grid_sample",
 ]  # fmt: skip
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
@@ -585,3 +587,142 @@ def upsample_bilinear(input: Tensor, size=None, scale_factor=None) -> Tensor:
     """
     warnings.warn("`nn.functional.upsample_bilinear` is deprecated. Use `nn.functional.interpolate` instead.", stacklevel=2)
     return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
+
+
+# ---- spatial transformers: affine_grid, grid_sample -------------------------------------------------
+def _align_default(align_corners: bool | None, name: str) -> bool:
+    if align_corners is None:
+        warnings.warn(
+            "Default grid_sample and affine_grid behavior has changed to align_corners=False since 1.3.0. Please "
+            "specify align_corners=True if the old behavior is desired. See the documentation of grid_sample for details.",
+            stacklevel=3,
+        )
+        return False
+    return bool(align_corners)
+
+
+def _base_coords(n: int, align_corners: bool) -> np.ndarray:
+    """The normalised centres of ``n`` pixels in [-1, 1] (PyTorch's ``_linspace_from_neg_one``)."""
+    if n <= 1:
+        return np.zeros(max(n, 1))
+    r = np.linspace(-1.0, 1.0, n)
+    return r if align_corners else r * (n - 1) / n
+
+
+def affine_grid(theta: Tensor, size, align_corners: bool | None = None) -> Tensor:
+    """The sampling grid of an affine map: for ``size`` (N, C, H, W) and ``theta`` (N, 2, 3) a grid
+    (N, H, W, 2) of ``theta @ (x, y, 1)`` over the output pixels' normalised coordinates (3-D: ``theta``
+    (N, 3, 4), ``size`` (N, C, D, H, W), grid (N, D, H, W, 3)). One contraction ``'hwk,njk->nhwj'``.
+
+    >>> import einframe as ef, einframe.nn.functional as F
+    >>> identity = ef.tensor([[[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]])
+    >>> F.affine_grid(identity, (1, 1, 1, 2), align_corners=False).tolist()
+    [[[[-0.5, 0.0], [0.5, 0.0]]]]
+    """
+    ac = _align_default(align_corners, "affine_grid")
+    size = tuple(int(v) for v in size)
+    d = len(size) - 2
+    if d not in (2, 3):
+        raise NotImplementedError(f"affine_grid: only 4-D and 5-D sizes are supported, got size {list(size)}")
+    if theta.dim() != 3 or tuple(theta.shape[1:]) != (d, d + 1) or theta.shape[0] != size[0]:
+        raise ValueError(
+            f"affine_grid: expected theta of shape ({size[0]}, {d}, {d + 1}) for size {list(size)}, got {tuple(theta.shape)}"
+        )
+    if not theta.is_floating_point():
+        raise ValueError(f"affine_grid: expected theta to have floating point type, got {theta.dtype}")
+    axes = [_base_coords(n, ac) for n in size[:1:-1]]  # x (width) first, as the grid's last dim
+    mesh = np.meshgrid(*axes, indexing="ij")  # indexed (W, H[, D])
+    base = np.stack([*mesh, np.ones_like(mesh[0])], -1).transpose(*range(d)[::-1], d)  # (H, W, 3) / (D, H, W, 4)
+    spatial = "dhw"[3 - d :]
+    return _ef.einsum(f"{spatial}k,njk->n{spatial}j", _const(base.astype(theta._data.dtype), theta), theta)
+
+
+def _reflect(x: Tensor, lo2: float, hi2: float) -> Tensor:
+    """Reflect coordinates into [lo2/2, hi2/2] (PyTorch's reflect_coordinates), differentiably."""
+    if lo2 == hi2:
+        return x * 0.0
+    lo, span = lo2 / 2, (hi2 - lo2) / 2
+    a = _ef.abs(x - lo)
+    extra = _ef.fmod(a, span)
+    flips = _ef.floor(a / span)
+    return _ef.where(_ef.fmod(flips, 2.0) == 0, extra + lo, span - extra + lo)
+
+
+def grid_sample(
+    input: Tensor, grid: Tensor, mode: str = "bilinear", padding_mode: str = "zeros", align_corners: bool | None = None
+) -> Tensor:
+    """Sample ``input`` (N, C, H, W) at the normalised points ``grid`` (N, H_out, W_out, 2), x then y in
+    [-1, 1] (5-D: (N, C, D, H, W) at (N, D_out, H_out, W_out, 3)); ``mode`` 'bilinear' or 'nearest',
+    ``padding_mode`` 'zeros', 'border' or 'reflection', PyTorch's coordinate rules.
+
+    The corner values are one gather; the result is a contraction of them with the interpolation
+    weights, which are einframe ops of ``grid``: gradients reach both ``input`` and ``grid``, to any
+    order (the integer corner positions are piecewise constant, as in PyTorch).
+
+    >>> import einframe as ef, einframe.nn.functional as F
+    >>> img = ef.tensor([[[[0.0, 1.0], [2.0, 3.0]]]])
+    >>> F.grid_sample(img, ef.tensor([[[[0.0, 0.0]]]]), align_corners=True).item()  # the centre
+    1.5
+    """
+    ac = _align_default(align_corners, "grid_sample")
+    if mode not in ("bilinear", "nearest"):
+        raise NotImplementedError(f"grid_sample: mode {mode!r} is not supported; use 'bilinear' or 'nearest'")
+    if padding_mode not in ("zeros", "border", "reflection"):
+        raise ValueError(f"grid_sample: padding_mode must be 'zeros', 'border' or 'reflection', got {padding_mode!r}")
+    d = input.dim() - 2
+    if d not in (2, 3) or grid.dim() != d + 2 or grid.shape[-1] != d or grid.shape[0] != input.shape[0]:
+        raise RuntimeError(
+            f"grid_sample: expected input (N, C, *spatial) with 2 or 3 spatial dims and grid (N, *out, {max(d, 2)}) "
+            f"with the same N, got input {tuple(input.shape)} and grid {tuple(grid.shape)}"
+        )
+    if grid.dtype != input.dtype:
+        raise RuntimeError(f"grid_sample: grid ({grid.dtype}) and input ({input.dtype}) must have the same dtype")
+    N, C = input.shape[:2]
+    sizes = tuple(input.shape[2:])[::-1]  # (W, H[, D]): grid coordinate k addresses sizes[k]
+    out_shape = tuple(grid.shape[1:-1])
+    P = int(np.prod(out_shape))
+    g = grid.reshape(N, P, d)
+    coords = []
+    for k, n in enumerate(sizes):
+        x = g[:, :, k]
+        x = (x + 1) / 2 * (n - 1) if ac else ((x + 1) * n - 1) / 2
+        if padding_mode == "reflection":
+            x = _reflect(x, 0.0, 2.0 * (n - 1)) if ac else _reflect(x, -1.0, 2.0 * n - 1)
+        if padding_mode != "zeros":  # clipped, the borders counting as outside for the gradient (as PyTorch)
+            x = _ef.where((x > 0) & (x < n - 1), x, _ef.clamp(x.detach(), 0, n - 1))
+        coords.append(x)
+    xp = input._device.xp
+    if mode == "nearest":
+        corners = [[xp.rint(c._data).astype(np.int64) for c in coords]]  # round half to even, as nearbyint
+        # weight 1, connected to the grid with a zero gradient (PyTorch returns zeros for grid.grad)
+        weights = [_ef.where(_const(xp.zeros((N, P), dtype=bool), input), coords[0], 1.0)]
+    else:
+        low = [xp.floor(c._data).astype(np.int64) for c in coords]
+        corners, weights = [], []
+        for bits in np.ndindex(*(2,) * d):
+            corners.append([lo + b for lo, b in zip(low, bits)])
+            w = None
+            for c, lo, b in zip(coords, low, bits):
+                frac = c - _const(lo.astype(input._data.dtype), input)  # in [0, 1): the upper corner's weight
+                f = frac if b else 1.0 - frac
+                w = f if w is None else w * f
+            weights.append(w)
+    # one gather of every corner of every point from the flattened spatial dims
+    flat_idx, valid = [], []
+    for pos in corners:
+        ok = xp.ones((N, P), dtype=bool)
+        idx = xp.zeros((N, P), dtype=np.int64)
+        stride = 1
+        for p_, n in zip(pos, sizes):
+            ok &= (p_ >= 0) & (p_ < n)
+            idx += xp.clip(p_, 0, n - 1) * stride
+            stride *= n
+        flat_idx.append(idx)
+        valid.append(ok)
+    K = len(corners)
+    index = xp.broadcast_to(xp.concatenate(flat_idx, 1)[:, None, :], (N, C, K * P))
+    vals = _ef.gather(input.reshape(N, C, -1), 2, Tensor._wrap(xp.ascontiguousarray(index), input._device))
+    vals = vals.reshape(N, C, K, P)
+    keep = _const(xp.stack(valid, 1).astype(input._data.dtype), input)  # (N, K, P): 0 for taps outside
+    w = _ef.stack(weights, 1) * keep
+    return _ef.einsum("nckp,nkp->ncp", vals, w).reshape(N, C, *out_shape)
