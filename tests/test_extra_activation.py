@@ -792,7 +792,7 @@ def test_grid_sample_and_affine_grid_gradients():
     x = ef.tensor(r.normal(size=(1, 2, 3, 4)), requires_grad=True)
     g = ef.tensor(r.uniform(-1.2, 1.2, size=(1, 2, 3, 2)), requires_grad=True)
     for pm in ("zeros", "border", "reflection"):
-        fn = lambda a, b: F.grid_sample(a, b, padding_mode=pm, align_corners=False)  # noqa: E731
+        fn = lambda a, b, pm=pm: F.grid_sample(a, b, padding_mode=pm, align_corners=False)  # noqa: E731
         assert gradcheck(fn, (x, g)) and gradgradcheck(fn, (x, g)), pm
     theta = ef.tensor(r.normal(size=(2, 2, 3)), requires_grad=True)
     assert gradcheck(lambda t: F.affine_grid(t, (2, 1, 3, 4), align_corners=True), (theta,))
