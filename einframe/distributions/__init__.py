@@ -10,6 +10,8 @@
 from __future__ import annotations
 
 from . import constraints
+from .continuous import Cauchy, Exponential, Gumbel, HalfNormal, Laplace, LogNormal
+from .counts import Geometric, MixtureSameFamily, Poisson, RelaxedOneHotCategorical
 from .discrete import Bernoulli, Categorical, OneHotCategorical
 from .distribution import Distribution
 from .gamma import Beta, Gamma
@@ -20,5 +22,7 @@ from .normal import Normal, Uniform
 
 __all__ = [
     "Distribution", "Normal", "Uniform", "Bernoulli", "Categorical", "OneHotCategorical", "Gamma", "Beta",
-    "MultivariateNormal", "Independent", "kl_divergence", "register_kl", "constraints",
+    "MultivariateNormal", "Independent", "kl_divergence", "register_kl", "constraints", "Exponential", "Laplace",
+    "Cauchy", "Gumbel", "LogNormal", "HalfNormal", "Poisson", "Geometric", "RelaxedOneHotCategorical",
+    "MixtureSameFamily",
 ]  # fmt: skip

@@ -11,7 +11,7 @@ import numpy as np
 __all__ = [
     "Constraint", "real", "real_vector", "positive", "nonnegative", "unit_interval", "boolean", "simplex",
     "lower_cholesky", "positive_definite", "greater_than", "less_than", "interval", "integer_interval",
-    "one_hot", "independent",
+    "one_hot", "independent", "nonnegative_integer",
 ]  # fmt: skip
 
 
@@ -106,6 +106,20 @@ class _IntegerInterval(Constraint):
         return f"IntegerInterval(lower_bound={self.lower_bound}, upper_bound={self.upper_bound})"
 
 
+class _IntegerGreaterThan(Constraint):
+    is_discrete = True
+
+    def __init__(self, lower_bound: int):
+        self.lower_bound = lower_bound
+
+    def check(self, value):
+        v = _np(value)
+        return (v % 1 == 0) & (v >= self.lower_bound)
+
+    def __repr__(self):
+        return f"IntegerGreaterThan(lower_bound={self.lower_bound})"
+
+
 class _Boolean(Constraint):
     is_discrete = True
 
@@ -166,4 +180,5 @@ greater_than = _GreaterThan
 less_than = _LessThan
 interval = _Interval
 integer_interval = _IntegerInterval
+nonnegative_integer = _IntegerGreaterThan(0)
 independent = _Independent

@@ -55,6 +55,18 @@ def noise(kind: str, shape, like: Tensor) -> Tensor:
     return F.as_tensor(np.asarray(data), dtype=like.dtype, device=like.device)
 
 
+def expand_params(self, cls, names, batch_shape, _instance=None):
+    """``Distribution.expand`` for families whose parameters all have the batch shape: a new instance
+    of ``cls`` with each parameter in ``names`` expanded (no copy)."""
+    new = self._get_checked_instance(cls, _instance)
+    batch_shape = Size(tuple(batch_shape))
+    for name in names:
+        setattr(new, name, getattr(self, name).expand(batch_shape))
+    Distribution.__init__(new, batch_shape, validate_args=False)
+    new._validate_args = self._validate_args
+    return new
+
+
 def host(t: Tensor) -> np.ndarray:
     return t.detach().cpu().numpy()
 
