@@ -10,7 +10,7 @@ import numpy as np
 
 from .. import _functions as F
 from . import constraints
-from .distribution import Distribution, broadcast_all, expand_params, noise
+from .distribution import Distribution, LocScale, broadcast_all, expand_params, noise
 from .normal import Normal
 
 __all__ = ["Exponential", "Laplace", "Cauchy", "Gumbel", "LogNormal", "HalfNormal"]
@@ -82,7 +82,7 @@ class Exponential(Distribution):
         return 1.0 - self.rate.log()
 
 
-class Laplace(Distribution):
+class Laplace(LocScale):
     """Laplace with ``loc`` and ``scale``; ``rsample`` inverts the CDF of a uniform draw.
 
     >>> import einframe as ef
@@ -91,16 +91,7 @@ class Laplace(Distribution):
     (8.0, 2.3863)
     """
 
-    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
     support = constraints.real
-    has_rsample = True
-
-    def __init__(self, loc, scale, validate_args=None):
-        self.loc, self.scale = broadcast_all(loc, scale)
-        super().__init__(self.loc.shape, validate_args=validate_args)
-
-    def expand(self, batch_shape, _instance=None):
-        return expand_params(self, Laplace, ("loc", "scale"), batch_shape, _instance)
 
     @property
     def mean(self):
@@ -141,7 +132,7 @@ class Laplace(Distribution):
         return 1 + (2 * self.scale).log()
 
 
-class Cauchy(Distribution):
+class Cauchy(LocScale):
     """Cauchy with ``loc`` (median) and ``scale``; ``rsample`` is ``loc + scale * tan(pi (u - 1/2))``.
     The mean is undefined (NaN) and the variance infinite, as in PyTorch.
 
@@ -151,16 +142,7 @@ class Cauchy(Distribution):
     (0.75, 3.2242)
     """
 
-    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
     support = constraints.real
-    has_rsample = True
-
-    def __init__(self, loc, scale, validate_args=None):
-        self.loc, self.scale = broadcast_all(loc, scale)
-        super().__init__(self.loc.shape, validate_args=validate_args)
-
-    def expand(self, batch_shape, _instance=None):
-        return expand_params(self, Cauchy, ("loc", "scale"), batch_shape, _instance)
 
     @property
     def mean(self):
@@ -195,7 +177,7 @@ class Cauchy(Distribution):
         return math.log(4 * math.pi) + self.scale.log()
 
 
-class Gumbel(Distribution):
+class Gumbel(LocScale):
     """Gumbel (type-I extreme value) with ``loc`` and ``scale``; ``rsample`` is
     ``loc - scale * log(-log(u))``.
 
@@ -205,16 +187,7 @@ class Gumbel(Distribution):
     (0.5772, -1.0)
     """
 
-    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
     support = constraints.real
-    has_rsample = True
-
-    def __init__(self, loc, scale, validate_args=None):
-        self.loc, self.scale = broadcast_all(loc, scale)
-        super().__init__(self.loc.shape, validate_args=validate_args)
-
-    def expand(self, batch_shape, _instance=None):
-        return expand_params(self, Gumbel, ("loc", "scale"), batch_shape, _instance)
 
     @property
     def mean(self):
@@ -255,7 +228,7 @@ class Gumbel(Distribution):
         return self.scale.log() + (1 + EULER_GAMMA)
 
 
-class LogNormal(Distribution):
+class LogNormal(LocScale):
     """``exp(X)`` with ``X ~ Normal(loc, scale)``; ``rsample`` is ``exp(loc + scale * eps)``.
 
     >>> import einframe as ef
@@ -264,16 +237,7 @@ class LogNormal(Distribution):
     (1.6487, -0.9189)
     """
 
-    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
     support = constraints.positive
-    has_rsample = True
-
-    def __init__(self, loc, scale, validate_args=None):
-        self.loc, self.scale = broadcast_all(loc, scale)
-        super().__init__(self.loc.shape, validate_args=validate_args)
-
-    def expand(self, batch_shape, _instance=None):
-        return expand_params(self, LogNormal, ("loc", "scale"), batch_shape, _instance)
 
     @property
     def base_dist(self) -> Normal:

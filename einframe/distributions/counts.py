@@ -12,8 +12,8 @@ from ..autograd import no_grad
 from ..nn import functional as NF
 from ..random import generator
 from . import constraints
-from .discrete import Categorical, _clamp_probs, _one_of
-from .distribution import Distribution, broadcast_all, expand_params, host, lazy_property, noise
+from .discrete import Categorical, _BinaryProbs, _clamp_probs, _one_of
+from .distribution import Distribution, broadcast_all, expand_params, host, noise
 
 __all__ = ["Poisson", "Geometric", "RelaxedOneHotCategorical", "MixtureSameFamily"]
 
@@ -61,7 +61,7 @@ class Poisson(Distribution):
         return F.xlogy(value, rate) - rate - F.lgamma(value + 1)
 
 
-class Geometric(Distribution):
+class Geometric(_BinaryProbs, Distribution):
     """Number of failures before the first success, success probability ``probs`` (or
     ``sigmoid(logits)``): ``P(k) = (1 - p)^k p``.
 
@@ -89,15 +89,6 @@ class Geometric(Distribution):
     def expand(self, batch_shape, _instance=None):
         names = tuple(n for n in ("probs", "logits") if n in self.__dict__)
         return expand_params(self, Geometric, names, batch_shape, _instance)
-
-    @lazy_property
-    def logits(self):
-        p = _clamp_probs(self.probs)
-        return p.log() - (-p).log1p()
-
-    @lazy_property
-    def probs(self):
-        return F.sigmoid(self.logits)
 
     @property
     def mean(self):

@@ -26,7 +26,20 @@ def _clamp_probs(p: Tensor) -> Tensor:
     return p.clamp(min=eps, max=1 - eps)
 
 
-class Bernoulli(Distribution):
+class _BinaryProbs:
+    """``probs`` and ``logits`` of one success probability, each computed from the other on demand."""
+
+    @lazy_property
+    def logits(self):
+        p = _clamp_probs(self.probs)
+        return p.log() - (-p).log1p()
+
+    @lazy_property
+    def probs(self):
+        return F.sigmoid(self.logits)
+
+
+class Bernoulli(_BinaryProbs, Distribution):
     """0/1 draws with probability ``probs`` (or ``sigmoid(logits)``).
 
     >>> import einframe as ef
@@ -61,15 +74,6 @@ class Bernoulli(Distribution):
         Distribution.__init__(new, batch_shape, validate_args=False)
         new._validate_args = self._validate_args
         return new
-
-    @lazy_property
-    def logits(self):
-        p = _clamp_probs(self.probs)
-        return p.log() - (-p).log1p()
-
-    @lazy_property
-    def probs(self):
-        return F.sigmoid(self.logits)
 
     @property
     def mean(self):

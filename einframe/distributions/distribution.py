@@ -10,6 +10,7 @@ from .. import _functions as F
 from ..autograd import no_grad
 from ..random import generator
 from ..tensor import Size, Tensor
+from . import constraints
 
 __all__ = ["Distribution"]
 
@@ -209,3 +210,18 @@ class Distribution:
 def _fmt(t: Tensor) -> str:
     """One-element tensors print as numbers, others as their size (as PyTorch)."""
     return repr(t.item()) if t.numel() == 1 else str(t.size())
+
+
+class LocScale(Distribution):
+    """Families of one batch shape with a real ``loc`` and a positive ``scale`` (Normal, Laplace,
+    Cauchy, Gumbel, LogNormal): their shared constructor and ``expand``."""
+
+    has_rsample = True
+    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
+
+    def __init__(self, loc, scale, validate_args=None):
+        self.loc, self.scale = broadcast_all(loc, scale)
+        super().__init__(self.loc.shape, validate_args=validate_args)
+
+    def expand(self, batch_shape, _instance=None):
+        return expand_params(self, type(self), ("loc", "scale"), batch_shape, _instance)

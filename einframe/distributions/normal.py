@@ -7,12 +7,12 @@ import math
 from .. import _functions as F
 from ..tensor import Size
 from . import constraints
-from .distribution import LOG_SQRT_2PI, Distribution, broadcast_all, noise
+from .distribution import LOG_SQRT_2PI, Distribution, LocScale, broadcast_all, noise
 
 __all__ = ["Normal", "Uniform"]
 
 
-class Normal(Distribution):
+class Normal(LocScale):
     """``N(loc, scale²)``; ``rsample`` is ``loc + scale * eps``.
 
     >>> import einframe as ef
@@ -21,21 +21,7 @@ class Normal(Distribution):
     (einframe.Size([2]), einframe.Size([5, 2]))
     """
 
-    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
     support = constraints.real
-    has_rsample = True
-
-    def __init__(self, loc, scale, validate_args=None):
-        self.loc, self.scale = broadcast_all(loc, scale)
-        super().__init__(self.loc.shape, validate_args=validate_args)
-
-    def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(Normal, _instance)
-        batch_shape = Size(tuple(batch_shape))
-        new.loc, new.scale = self.loc.expand(batch_shape), self.scale.expand(batch_shape)
-        Distribution.__init__(new, batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
 
     @property
     def mean(self):
