@@ -4,7 +4,7 @@ meta-tests (gradcheck, gradgradcheck, jvp vs vjp, jvp vs finite differences) by 
 from __future__ import annotations
 
 import einframe as ef
-from einframe.ops.math import Erfinv, Polygamma
+from einframe.ops.math import Erfinv, Ndtri, Polygamma
 
 
 def samples(S, helpers):
@@ -49,6 +49,10 @@ def samples(S, helpers):
         "Erfinv": [
             S([(2, 3)], lambda a: Erfinv()(a), init=[unit()]),
             S([(2, 3)], lambda a: a.erfinv(), init=[unit(-0.95, 0.95)], id="method"),
+        ],
+        "Ndtri": [
+            S([(2, 3)], lambda a: Ndtri()(a), init=[unit(0.02, 0.98)]),
+            S([(2, 3)], lambda a: ef.special.ndtri(a), init=[unit(0.001, 0.2)], id="lower-tail"),
         ],
         "Lgamma": [
             S([(2, 3)], lambda a: a.lgamma(), init=[positive(0.3, 4.0)]),

@@ -363,6 +363,43 @@ class Erfinv(Unary):
         return (out * out).exp() * (_SQRT_PI / 2)
 
 
+def _ndtri_np(p):
+    """The standard normal quantile without scipy: erfc(y) = q with q = 2 min(p, 1 - p) solved by
+    Winitzki's start and three Halley steps on erfc, so tiny tail probabilities keep full precision."""
+    p = np.asarray(p, dtype=np.float64)
+    with np.errstate(all="ignore"):
+        lower = p < 0.5
+        q = np.where(lower, 2 * p, 2 * (1 - p))
+        inside = (q > 0) & (q <= 1)
+        qs = np.where(inside, q, 0.5)
+        ln = np.log(qs) + np.log(2 - qs)  # log(1 - a²) for a = 1 - q, without cancelling
+        k = 2 / (math.pi * 0.147) + ln / 2
+        y = np.sqrt(np.maximum(np.sqrt(k * k - ln / 0.147) - k, 0.0))
+        for _ in range(3):
+            f = qs - _np_erfc(y)
+            d = (2 / _SQRT_PI) * np.exp(-y * y)
+            y = y - f / (d + y * f)
+        y = np.where(inside, y, np.where(q == 0, np.inf, np.nan))
+        y = np.where((p >= 0) & (p <= 1), y, np.nan)
+        return np.where(lower, -y, y) * math.sqrt(2)
+
+
+@primitive("Pointwise")
+class Ndtri(Unary):
+    """The standard normal quantile (inverse of ``ndtr``) on [0, 1]: -inf at 0, +inf at 1, NaN
+    outside; derivative ``sqrt(2 pi) exp(out² / 2)``."""
+
+    saves_out = True
+
+    def forward(self, xp, x):
+        fn = _scipy(xp, "ndtri")
+        r = fn(x) if fn is not None else _ndtri_np(x)
+        return r.astype(x.dtype, copy=False)
+
+    def df(self, x, out):
+        return (out * out * 0.5).exp() * math.sqrt(2 * math.pi)
+
+
 @primitive("Pointwise")
 class Lgamma(Unary):
     """``log|Γ(x)|``; +inf at the poles 0, -1, -2, ... and at ±inf (as PyTorch); derivative digamma."""
