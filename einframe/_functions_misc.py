@@ -29,6 +29,7 @@ __all__ = [
     # linear algebra (torch.* spellings)
     "inverse", "det", "logdet", "slogdet", "cholesky", "cholesky_solve", "cholesky_inverse", "triangular_solve",
     "svd", "qr", "pinverse", "matrix_power", "matrix_exp", "chain_matmul", "mv", "inner", "vdot", "cross", "ger",
+    "lu", "lu_unpack", "lu_solve",
     # creation / random
     "logspace", "bernoulli", "multinomial", "poisson", "normal",
     # type and tensor queries
@@ -39,6 +40,7 @@ SVDResult = namedtuple("svd", ["U", "S", "V"])
 QRResult = namedtuple("qr", ["Q", "R"])
 SlogdetResult = namedtuple("slogdet", ["sign", "logabsdet"])
 TriangularSolveResult = namedtuple("triangular_solve", ["solution", "cloned_coefficient"])
+LUUnpackResult = namedtuple("lu_unpack", ["P", "L", "U"])
 
 
 # ------------------------------------------------------------------------------------------------
@@ -179,6 +181,47 @@ def pinverse(input: Tensor, rcond: float = 1e-15) -> Tensor:
     [[0.2], [0.4]]
     """
     return _linalg.pinv(input, rtol=rcond)
+
+
+def lu(A: Tensor, pivot: bool = True, get_infos: bool = False, out=None):
+    """Deprecated ``torch.lu``: ``(LU, pivots)`` (and ``infos`` with ``get_infos=True``) of
+    ``ef.linalg.lu_factor_ex``.
+
+    >>> import einframe as ef
+    >>> LU, piv = ef.lu(ef.tensor([[1.0, 2.0], [3.0, 4.0]]))
+    >>> piv.tolist()
+    [2, 2]
+    """
+    r = _linalg.lu_factor_ex(A, pivot=pivot)
+    return (r.LU, r.pivots, r.info) if get_infos else (r.LU, r.pivots)
+
+
+def lu_unpack(LU_data: Tensor, LU_pivots: Tensor, unpack_data: bool = True, unpack_pivots: bool = True):
+    """``(P, L, U)`` from ``lu_factor``'s packed ``LU`` and pivots: ``A = P L U``.
+
+    >>> import einframe as ef
+    >>> A = ef.tensor([[1.0, 2.0], [3.0, 4.0]], dtype=ef.float64)
+    >>> P, L, U = ef.lu_unpack(*ef.linalg.lu_factor(A))
+    >>> ef.allclose(P @ L @ U, A)
+    True
+    """
+    n = LU_data._data.shape[-1]
+    if LU_data._data.ndim < 2 or LU_data._data.shape[-2] != n:
+        raise RuntimeError(f"lu_unpack: expected square LU factors, got shape {tuple(LU_data.shape)}")
+    xp = LU_data._device.xp
+    eye = Tensor._wrap(xp.eye(n, dtype=LU_data._data.dtype), LU_data._device)
+    L = U = P = None
+    if unpack_data:
+        L, U = F.tril(LU_data, -1) + eye, F.triu(LU_data)
+    if unpack_pivots:
+        perm = xp.asarray(_linalg._perm_from_pivots(LU_pivots))
+        P = Tensor._wrap(xp.swapaxes(xp.eye(n, dtype=LU_data._data.dtype)[perm], -1, -2), LU_data._device)
+    return LUUnpackResult(P, L, U)
+
+
+def lu_solve(b: Tensor, LU_data: Tensor, LU_pivots: Tensor, *, out=None) -> Tensor:
+    """Deprecated ``torch.lu_solve(b, LU_data, LU_pivots)``: ``ef.linalg.lu_solve(LU, pivots, b)``."""
+    return _linalg.lu_solve(LU_data, LU_pivots, b)
 
 
 def matrix_power(input: Tensor, n: int) -> Tensor:
@@ -681,7 +724,7 @@ METHODS: dict = {
     "inverse": inverse, "det": det, "logdet": logdet, "slogdet": slogdet, "cholesky": cholesky,
     "cholesky_solve": cholesky_solve, "cholesky_inverse": cholesky_inverse, "triangular_solve": triangular_solve,
     "svd": svd, "qr": qr, "pinverse": pinverse, "matrix_power": matrix_power, "matrix_exp": matrix_exp, "mv": mv,
-    "inner": inner, "vdot": vdot, "cross": cross, "ger": ger,
+    "inner": inner, "vdot": vdot, "cross": cross, "ger": ger, "lu": lu, "lu_solve": lu_solve,
     # creation
     "new_zeros": _new_factory(F.zeros), "new_ones": _new_factory(F.ones), "new_empty": _new_factory(F.empty),
     "new_full": new_full, "new_tensor": new_tensor,

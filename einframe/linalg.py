@@ -29,7 +29,8 @@ from .tensor import Tensor
 __all__ = [
     "LinAlgError", "inv", "inv_ex", "solve", "solve_triangular", "det", "slogdet", "cholesky", "cholesky_ex", "qr",
     "eigh", "eigvalsh", "svd", "svdvals", "pinv", "lstsq", "matrix_power", "matrix_exp", "norm", "vector_norm",
-    "matrix_norm", "cross", "multi_dot", "vecdot", "matmul", "diagonal", "matrix_rank", "cond",
+    "matrix_norm", "cross", "multi_dot", "vecdot", "matmul", "diagonal", "matrix_rank", "cond", "lu", "lu_factor",
+    "lu_factor_ex", "lu_solve",
 ]  # fmt: skip
 
 SlogdetResult = namedtuple("linalg_slogdet", ["sign", "logabsdet"])
@@ -39,6 +40,9 @@ SVDResult = namedtuple("linalg_svd", ["U", "S", "Vh"])
 LstsqResult = namedtuple("linalg_lstsq", ["solution", "residuals", "rank", "singular_values"])
 InvExResult = namedtuple("linalg_inv_ex", ["inverse", "info"])
 CholeskyExResult = namedtuple("linalg_cholesky_ex", ["L", "info"])
+LUResult = namedtuple("linalg_lu", ["P", "L", "U"])
+LUFactorResult = namedtuple("linalg_lu_factor", ["LU", "pivots"])
+LUFactorExResult = namedtuple("linalg_lu_factor_ex", ["LU", "pivots", "info"])
 
 _TORCH_NAMES = {
     "int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool",
@@ -681,3 +685,115 @@ def diagonal(A: Tensor, *, offset: int = 0, dim1: int = -2, dim2: int = -1) -> T
     [[0, 3], [4, 7]]
     """
     return F.diagonal(A, offset, A._dim(dim1), A._dim(dim2))
+
+
+# ---- LU --------------------------------------------------------------------------------------------
+
+
+def _lu(A: Tensor, pivot: bool, name: str):
+    _check(A, name)
+    if not pivot:
+        raise NotImplementedError(f"{name}: LU without pivoting is not implemented (as on PyTorch's CPU); use pivot=True")
+    node = _la.LU()
+    lo, up = node.unpack(node(A))
+    return node, lo, up
+
+
+def lu(A: Tensor, *, pivot: bool = True, out=None):
+    """``A = P L U`` of (batches of) square matrices, with partial pivoting: ``P`` a permutation,
+    ``L`` unit lower triangular, ``U`` upper triangular. Gradients reach ``A`` through L and U.
+
+    >>> import einframe as ef
+    >>> A = ef.tensor([[1.0, 2.0], [3.0, 4.0]], dtype=ef.float64)
+    >>> P, L, U = ef.linalg.lu(A)
+    >>> ef.allclose(P @ L @ U, A), P.tolist(), U.tolist()
+    (True, [[0.0, 1.0], [1.0, 0.0]], [[3.0, 4.0], [0.0, 0.6666666666666667]])
+    """
+    node, lo, up = _lu(A, pivot, "linalg.lu")
+    return LUResult(node._P(lo), lo, up)
+
+
+def lu_factor_ex(A: Tensor, *, pivot: bool = True, check_errors: bool = False, out=None):
+    """``(LU, pivots, info)``: L (below the diagonal, its unit diagonal implied) and U in one matrix,
+    LAPACK's 1-based int32 pivots (row ``i`` was exchanged with row ``pivots[i]``), and ``info``: 0,
+    or the 1-based index of the first exactly zero pivot of U (a singular matrix).
+
+    >>> import einframe as ef
+    >>> ef.linalg.lu_factor_ex(ef.tensor([[1.0, 2.0], [2.0, 4.0]])).info.item()
+    2
+    """
+    node, lo, up = _lu(A, pivot, "linalg.lu_factor_ex")
+    packed = lo + up - _eye_like(lo)
+    xp = A._device.xp
+    pivots = Tensor._wrap((node.swaps + 1).astype(np.int32), A._device)
+    zero = xp.diagonal(up._data, axis1=-2, axis2=-1) == 0
+    info = Tensor._wrap(xp.where(zero.any(-1), zero.argmax(-1) + 1, 0).astype(np.int32), A._device)
+    if check_errors and bool(info._data.any()):
+        raise LinAlgError(
+            f"linalg.lu_factor_ex: U[{int(info._data.max()) - 1}, {int(info._data.max()) - 1}] is zero, singular U."
+        )
+    return LUFactorExResult(packed, pivots, info)
+
+
+def lu_factor(A: Tensor, *, pivot: bool = True, out=None):
+    """``(LU, pivots)`` of ``lu_factor_ex`` (a singular matrix still factors, as in PyTorch).
+
+    >>> import einframe as ef
+    >>> LU, piv = ef.linalg.lu_factor(ef.tensor([[1.0, 2.0], [3.0, 4.0]]))
+    >>> piv.tolist(), LU.tolist()
+    ([2, 2], [[3.0, 4.0], [0.3333333432674408, 0.6666666269302368]])
+    """
+    r = lu_factor_ex(A, pivot=pivot)
+    return LUFactorResult(r.LU, r.pivots)
+
+
+def _perm_from_pivots(pivots: Tensor):
+    """``perm`` with ``A[perm] = L U`` from LAPACK's 1-based sequential row swaps."""
+    piv = np.asarray(pivots._device.xp.asnumpy(pivots._data) if pivots._device.type == "cuda" else pivots._data)
+    n = piv.shape[-1]
+    perm = np.broadcast_to(np.arange(n), piv.shape).copy()
+    flat, fp = perm.reshape(-1, n), piv.reshape(-1, n).astype(np.int64) - 1
+    rows = np.arange(flat.shape[0])
+    for k in range(n):
+        top = flat[rows, k].copy()
+        flat[rows, k] = flat[rows, fp[:, k]]
+        flat[rows, fp[:, k]] = top
+    return perm
+
+
+def _rows(B: Tensor, perm) -> Tensor:
+    """``B`` with its rows (dim -2) taken in the order ``perm`` (broadcast over batch dims)."""
+    idx = np.broadcast_to(
+        perm[..., :, None], tuple(np.broadcast_shapes(perm.shape[:-1], B._data.shape[:-2])) + (perm.shape[-1], B._data.shape[-1])
+    )
+    idx = Tensor._wrap(B._device.xp.asarray(np.ascontiguousarray(idx)), B._device)
+    return F.take_along_dim(B.expand(*idx._data.shape), idx, -2)
+
+
+def lu_solve(LU: Tensor, pivots: Tensor, B: Tensor, *, left: bool = True, adjoint: bool = False, out=None):
+    """Solve ``A X = B`` (``X A = B`` with ``left=False``; ``A^T`` with ``adjoint=True``) from
+    ``lu_factor``'s output, by two triangular solves; gradients reach ``LU`` and ``B``.
+
+    >>> import einframe as ef
+    >>> A = ef.tensor([[1.0, 2.0], [3.0, 4.0]], dtype=ef.float64)
+    >>> X = ef.linalg.lu_solve(*ef.linalg.lu_factor(A), ef.tensor([[5.0], [6.0]], dtype=ef.float64))
+    >>> [round(v, 6) for v in X.flatten().tolist()]
+    [-4.0, 4.5]
+    """
+    _check(LU, "linalg.lu_solve", arg="LU")
+    if B._data.ndim < 2:
+        raise RuntimeError("linalg.lu_solve: The input tensor B must have at least 2 dimensions.")
+    if not left:
+        return _mT(lu_solve(LU, pivots, _mT(B), adjoint=not adjoint))
+    perm = _perm_from_pivots(pivots)
+    if not adjoint:  # A = P L U: X = U^-1 L^-1 P^T B, and P^T B = B[perm]
+        y = solve_triangular(LU, _rows(B, perm), upper=False, unitriangular=True)
+        return solve_triangular(LU, y, upper=True)
+    # A^T X = B: U^T L^T P^T X = B, so X = P L^-T U^-T B = rows of L^-T U^-T B put back by perm's inverse
+    y = solve_triangular(_mT(LU), B, upper=False)
+    z = solve_triangular(_mT(LU), y, upper=True, unitriangular=True)
+    return _rows(z, np.argsort(perm, axis=-1))
+
+
+def _mT(x: Tensor) -> Tensor:
+    return x.transpose(-2, -1)

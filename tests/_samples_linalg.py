@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 import einframe as ef
-from einframe.ops.linalg import QR, SVD, Cholesky, Eigh, Inv, Pinv, SlogDet, Solve
+from einframe.ops.linalg import LU, QR, SVD, Cholesky, Eigh, Inv, Pinv, SlogDet, Solve
 
 
 def _shifted(rng, shape):
@@ -54,6 +54,11 @@ def samples(S, helpers):
             S([(4, 3)], lambda a: QR()(a), id="tall"),
             S([(2, 3, 3)], lambda a: ef.linalg.qr(a).R, id="batched"),
             S([(3, 4)], lambda a: ef.linalg.qr(a).R, id="wide"),
+        ],
+        "LU": [
+            S([(3, 3)], lambda a: LU()(a)),
+            S([(2, 4, 4)], lambda a: ef.linalg.lu(a).L, id="batched-L"),
+            S([(3, 3)], lambda a: ef.linalg.lu_solve(*ef.linalg.lu_factor(a), a[:, :2] * 2.0), id="lu_solve"),
         ],
         "Pinv": [
             S([(4, 3)], lambda a: Pinv()(a), id="tall"),

@@ -429,3 +429,72 @@ def test_errors():
         ef.vdot(t(np.ones((2, 3))), t(np.ones(3)))
     with pytest.raises(RuntimeError, match="the last dimension must match"):
         ef.inner(t(np.ones((2, 3))), t(np.ones(4)))
+
+
+# ---- LU -------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("shape", [(1, 1), (4, 4), (2, 3, 5, 5)])
+def test_lu_factors_with_partial_pivoting(shape):
+    a = RNG.standard_normal(shape)
+    P, L, U = LA.lu(t(a))
+    p, lo, up = P.numpy(), L.numpy(), U.numpy()
+    np.testing.assert_allclose(p @ lo @ up, a, atol=1e-12)
+    n = shape[-1]
+    assert np.allclose(np.triu(lo, 1), 0) and np.allclose(np.diagonal(lo, 0, -2, -1), 1) and np.allclose(np.tril(up, -1), 0)
+    assert np.all(np.abs(lo) <= 1 + 1e-12)  # partial pivoting: every multiplier is at most 1 in size
+    assert np.allclose(p.sum(-1), 1) and np.allclose(p.sum(-2), 1) and set(np.unique(p)) <= {0.0, 1.0}
+    LU, piv = LA.lu_factor(t(a))
+    assert piv.dtype == ef.int32 and piv.shape == shape[:-1] and (piv.numpy() >= 1).all() and (piv.numpy() <= n).all()
+    P2, L2, U2 = ef.lu_unpack(LU, piv)
+    np.testing.assert_allclose(P2.numpy(), p)
+    np.testing.assert_allclose(L2.numpy(), lo, atol=1e-15)
+    np.testing.assert_allclose(U2.numpy(), up, atol=1e-15)
+    assert [x.shape for x in ef.lu(t(a), get_infos=True)] == [shape, shape[:-1], shape[:-2]]
+
+
+def test_lu_known_pivots_and_singular_info():
+    # LAPACK's choice on [[1, 2], [3, 4]]: swap the rows, multiplier 1/3 (PyTorch gives the same)
+    LU, piv = LA.lu_factor(t([[1.0, 2.0], [3.0, 4.0]]))
+    assert piv.tolist() == [2, 2]
+    np.testing.assert_allclose(LU.numpy(), [[3.0, 4.0], [1 / 3, 2 / 3]])
+    r = LA.lu_factor_ex(t([[1.0, 2.0], [2.0, 4.0]]))
+    assert r.info.item() == 2 and r.LU.numpy()[1, 1] == 0
+    with pytest.raises(ef.linalg.LinAlgError, match="singular U"):
+        LA.lu_factor_ex(t([[1.0, 2.0], [2.0, 4.0]]), check_errors=True)
+    assert LA.lu_factor_ex(t(np.zeros((2, 2)))).info.item() == 1
+    with pytest.raises(RuntimeError, match="square"):
+        LA.lu(t(np.ones((2, 3))))
+    with pytest.raises(NotImplementedError, match="pivot=True"):
+        LA.lu(t(np.eye(2)), pivot=False)
+
+
+@pytest.mark.parametrize("left", [True, False])
+@pytest.mark.parametrize("adjoint", [False, True])
+def test_lu_solve_matches_numpy(left, adjoint):
+    a = shifted(2, 4, 4)
+    b = RNG.standard_normal((2, 4, 3) if left else (2, 3, 4))
+    x = LA.lu_solve(*LA.lu_factor(t(a)), t(b), left=left, adjoint=adjoint).numpy()
+    m = np.swapaxes(a, -1, -2) if adjoint else a
+    ref = np.linalg.solve(m, b) if left else np.swapaxes(np.linalg.solve(np.swapaxes(m, -1, -2), np.swapaxes(b, -1, -2)), -1, -2)
+    np.testing.assert_allclose(x, ref, rtol=1e-10, atol=1e-12)
+    if left and not adjoint:  # the deprecated torch.lu_solve(b, LU, pivots) spelling
+        np.testing.assert_allclose(ef.lu_solve(t(b), *LA.lu_factor(t(a))).numpy(), ref, rtol=1e-10)
+
+
+def test_lu_gradients_any_order_and_forward_mode():
+    a = t(shifted(3, 3), grad=True)
+    b = t(RNG.standard_normal((3, 2)), grad=True)
+    assert gradcheck(lambda x: LA.lu(x).L, (a,)) and gradgradcheck(lambda x: LA.lu(x).U, (a,))
+    solve = lambda x, y: LA.lu_solve(*LA.lu_factor(x), y)  # noqa: E731
+    assert gradcheck(solve, (a, b)) and gradgradcheck(solve, (a, b))
+    # the solve's gradient equals that of A^-1 B (the factorization is an implementation detail)
+    (ga, gb) = ef.autograd.grad(solve(a, b).sum(), (a, b))
+    (ha, hb) = ef.autograd.grad(LA.solve(a, b).sum(), (a, b))
+    np.testing.assert_allclose(ga.numpy(), ha.numpy(), rtol=1e-10)
+    np.testing.assert_allclose(gb.numpy(), hb.numpy(), rtol=1e-10)
+    tangent = t(RNG.standard_normal((3, 3)))
+    with fwAD.dual_level():
+        U = LA.lu(fwAD.make_dual(a.detach(), tangent)).U
+        jvp = fwAD.unpack_dual(U).tangent
+    eps = 1e-6
+    fd = (LA.lu(a.detach() + eps * tangent).U - LA.lu(a.detach() - eps * tangent).U) / (2 * eps)
+    np.testing.assert_allclose(jvp.numpy(), fd.numpy(), rtol=1e-6, atol=1e-8)

@@ -358,6 +358,70 @@ class QR(_Packed):
         return self.pack(dari - _mm(q, up), _mm(up, r))
 
 
+def _lu_np(xp, a):
+    """Batched LU with partial pivoting (LAPACK getrf's choices: the first largest |pivot|, no
+    scaling below a zero pivot). Returns the swaps (row k was exchanged with row ``swaps[..., k]``),
+    the row permutation ``perm`` (``A[perm] = L U``), L and U."""
+    n = a.shape[-1]
+    u = a.astype(a.dtype, copy=True)
+    lo = xp.zeros_like(u)
+    batch = a.shape[:-2]
+    perm = xp.broadcast_to(xp.arange(n), batch + (n,)).copy()
+    swaps = xp.zeros(batch + (n,), dtype=np.int64)
+    flat_u, flat_l, flat_p = u.reshape(-1, n, n), lo.reshape(-1, n, n), perm.reshape(-1, n)
+    flat_s = swaps.reshape(-1, n)
+    rows = xp.arange(flat_u.shape[0])
+    for k in range(n):
+        piv = xp.argmax(xp.abs(flat_u[:, k:, k]), axis=1) + k
+        flat_s[:, k] = piv
+        for m in (flat_u, flat_l, flat_p):  # swap rows k and piv (L only left of column k)
+            top = m[rows, k].copy()
+            m[rows, k] = m[rows, piv]
+            m[rows, piv] = top
+        p = flat_u[:, k, k]
+        nz = p != 0
+        mult = xp.where(nz[:, None], flat_u[:, k + 1 :, k] / xp.where(nz, p, 1)[:, None], 0)
+        flat_l[:, k + 1 :, k] = mult
+        flat_u[:, k + 1 :, k:] -= mult[:, :, None] * flat_u[:, k, None, k:]
+    lo += xp.eye(n, dtype=a.dtype)
+    return swaps, perm, lo, xp.triu(u)
+
+
+@primitive("LinAlg")
+class LU(_Packed):
+    """``A = P L U`` of square matrices with partial pivoting; packs ``(L, U)``, the permutation is
+    kept on the node (``perm``: ``A[perm] = L U``; piecewise constant, no gradient).
+
+    With ``X = L^-1 P^T dA U^-1``: ``dL = L tril(X, -1)``, ``dU = triu(X) U``;
+    ``gA = P L^-T (tril(L^T gL, -1) + triu(gU U^T)) U^-T``."""
+
+    saves_out = True
+
+    def forward(self, xp, a):
+        self.swaps, self.perm, lo, up = _lu_np(xp, a)
+        return self._pack(xp, a.shape[:-2], lo, up)
+
+    def _P(self, like: Tensor) -> Tensor:
+        """The permutation matrix P (``A = P L U``) as a constant tensor."""
+        xp = like._device.xp
+        n = self.perm.shape[-1]
+        eye = xp.eye(n, dtype=like._data.dtype)
+        return _const(like, xp.swapaxes(eye[self.perm], -1, -2))
+
+    def vjp(self, g, xs, out):
+        lo, up = self.unpack(out)
+        glo, gup = self.unpack(g)
+        phi = _tril(_mm(_mT(lo), glo), -1) + _triu(_mm(gup, _mT(up)))
+        left = Solve()(_mT(lo), phi)  # L^-T phi
+        return (_mm(self._P(out), _mT(Solve()(up, _mT(left)))),)  # ... U^-T, then P
+
+    def jvp(self, ts, xs, out):
+        lo, up = self.unpack(out)
+        pt_da = _mm(_mT(self._P(out)), ts[0])
+        x = _mT(Solve()(_mT(up), _mT(Solve()(lo, pt_da))))  # L^-1 P^T dA U^-1
+        return self.pack(_mm(lo, _tril(x, -1)), _mm(_triu(x), up))
+
+
 @primitive("LinAlg")
 class Pinv(Node):
     """Moore-Penrose pseudo-inverse ``P = A^+`` (singular values at or below ``max(atol, rtol·σ1)`` cut).
