@@ -49,7 +49,17 @@ _warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"einframe(\.
 _tune_malloc()  # large temporaries are reused, not page-faulted in again every step (see its docstring)
 short, int, long = int16, int32, int64  # noqa: A001
 
-from . import autograd, func, linalg, special  # noqa: E402
+from . import amp, autograd, backends, func, linalg, special  # noqa: E402
+from .amp import autocast  # noqa: E402
+from .backends import (  # noqa: E402
+    are_deterministic_algorithms_enabled,
+    compile,
+    get_float32_matmul_precision,
+    set_float32_matmul_precision,
+    use_deterministic_algorithms,
+)
+
+cuda.amp = amp.cuda_amp  # ef.cuda.amp.GradScaler / autocast, as torch.cuda.amp
 from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled  # noqa: E402
 from .ops import PRIMITIVES  # noqa: E402
 
@@ -75,7 +85,9 @@ __all__ = [
     "int32", "int64", "uint8", "bool", "half", "float", "double", "short", "int", "long", "get_default_dtype",
     "set_default_dtype", "manual_seed", "seed", "initial_seed", "get_rng_state", "set_rng_state", "autograd",
     "no_grad", "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled", "einsum_plan",
-    "plan_cache", "EinsumError", "PRIMITIVES", "func", "linalg", "special", "save", "load", "SerializationError",
+    "plan_cache", "EinsumError", "PRIMITIVES", "func", "linalg", "special", "amp", "autocast", "backends", "compile",
+    "set_float32_matmul_precision", "get_float32_matmul_precision", "use_deterministic_algorithms",
+    "are_deterministic_algorithms_enabled", "save", "load", "SerializationError",
 ]  # fmt: skip
 
 # nn, optim, distributions and the plugin host are imported on first use: `import einframe` stays light and loads no plugins

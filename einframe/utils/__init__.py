@@ -1,5 +1,5 @@
-"""``ef.utils``: data loading (``ef.utils.data``)."""
+"""``ef.utils``: data loading (``ef.utils.data``) and activation checkpointing (``ef.utils.checkpoint``)."""
 
-from . import data
+from . import checkpoint, data
 
-__all__ = ["data"]
+__all__ = ["data", "checkpoint"]
