@@ -12,7 +12,7 @@ from ..autograd import no_grad
 from ..nn import functional as NF
 from ..random import generator
 from . import constraints
-from .discrete import Categorical, _BinaryProbs, _clamp_probs, _one_of
+from .discrete import Categorical, _BinaryProbs, _clamp_probs, _one_of, _OverCategorical
 from .distribution import Distribution, broadcast_all, expand_params, host, noise
 
 __all__ = ["Poisson", "Geometric", "RelaxedOneHotCategorical", "MixtureSameFamily"]
@@ -121,7 +121,7 @@ class Geometric(_BinaryProbs, Distribution):
         return NF.binary_cross_entropy_with_logits(self.logits, self.probs, reduction="none") / self.probs
 
 
-class RelaxedOneHotCategorical(Distribution):
+class RelaxedOneHotCategorical(_OverCategorical):
     """The concrete / Gumbel-softmax relaxation of a one-hot categorical at ``temperature``:
     ``rsample`` is ``softmax((logits + g) / temperature)`` with Gumbel noise ``g``; its values lie in
     the simplex and gradients reach ``probs``/``logits``.
@@ -141,22 +141,6 @@ class RelaxedOneHotCategorical(Distribution):
         self._categorical = Categorical(probs, logits, validate_args=validate_args)
         (self.temperature,) = broadcast_all(temperature)
         super().__init__(self._categorical.batch_shape, self._categorical.param_shape[-1:], validate_args=validate_args)
-
-    def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(RelaxedOneHotCategorical, _instance)
-        new._categorical = self._categorical.expand(batch_shape)
-        new.temperature = self.temperature
-        Distribution.__init__(new, new._categorical.batch_shape, self._event_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
-
-    @property
-    def logits(self):
-        return self._categorical.logits
-
-    @property
-    def probs(self):
-        return self._categorical.probs
 
     def _log_rsample(self, sample_shape=()):
         """A draw of the log of the relaxed sample (PyTorch's ExpRelaxedCategorical)."""
