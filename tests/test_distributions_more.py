@@ -197,3 +197,88 @@ def test_parameter_validation_and_expand():
               D.Geometric(probs=T(0.5)), D.Cauchy(T(0.0), T(1.0)), D.HalfNormal(T(1.0)), D.Laplace(T(0.0), T(1.0))):  # fmt: skip
         e = d.expand((3, 2))
         assert e.batch_shape == (3, 2) and e.sample().shape == (3, 2), type(d).__name__
+
+
+# ---- TransformedDistribution and transforms ----------------------------------------------------------
+from einframe.distributions import transforms as TR  # noqa: E402
+
+
+def test_transformed_exp_normal_is_the_lognormal():
+    base = D.Normal(T(0.2, -0.4), T(0.7, 1.3))
+    td = D.TransformedDistribution(base, TR.ExpTransform())
+    ln = D.LogNormal(T(0.2, -0.4), T(0.7, 1.3))
+    y = T(0.5, 2.5)
+    np.testing.assert_allclose(td.log_prob(y).numpy(), ln.log_prob(y).numpy(), rtol=1e-13)
+    np.testing.assert_allclose(td.cdf(y).numpy(), ln.cdf(y).numpy(), rtol=1e-13)
+    np.testing.assert_allclose(td.icdf(T(0.1, 0.9)).numpy(), ln.icdf(T(0.1, 0.9)).numpy(), rtol=1e-12)
+    assert td.batch_shape == (2,) and td.event_shape == () and td.has_rsample
+
+
+@pytest.mark.parametrize(
+    "transforms,grid",
+    [
+        ([TR.TanhTransform()], np.linspace(-1 + 1e-9, 1 - 1e-9, 400001)),
+        ([TR.SigmoidTransform()], np.linspace(1e-12, 1 - 1e-12, 400001)),
+        ([TR.SoftplusTransform()], np.linspace(1e-9, 30, 600001)),
+        ([TR.AffineTransform(1.0, -2.0), TR.TanhTransform()], np.linspace(-1 + 1e-9, 1 - 1e-9, 400001)),
+        ([TR.ExpTransform(), TR.PowerTransform(T(0.5))], np.linspace(1e-9, 40, 800001)),
+    ],
+    ids=["tanh", "sigmoid", "softplus", "affine-tanh", "exp-sqrt"],
+)
+def test_transformed_densities_normalise_and_sample_consistently(transforms, grid):
+    d = D.TransformedDistribution(D.Normal(T(0.3), T(0.8)), transforms)
+    p = d.log_prob(ef.tensor(grid)).exp().numpy()
+    assert abs(np.trapezoid(p, grid) - 1) < 2e-3
+    ef.manual_seed(8)
+    s = d.sample((200000,)).numpy()
+    assert abs(s.mean() - np.trapezoid(grid * p, grid)) < 0.01  # the density's mean is the samples' mean
+    q = np.quantile(s, [0.25, 0.5, 0.75])
+    np.testing.assert_allclose(d.cdf(ef.tensor(q)).numpy(), [0.25, 0.5, 0.75], atol=0.01)
+
+
+def test_tanh_cache_scores_saturated_samples_and_rsample_gradients():
+    mu = ef.tensor(np.array([0.0, 30.0]), requires_grad=True)
+    d = D.TransformedDistribution(D.Normal(mu, T(1.0)), [TR.TanhTransform(cache_size=1)])
+    ef.manual_seed(9)
+    a = d.rsample()
+    assert a.detach().numpy()[1] == 1.0  # tanh saturates in float64 ...
+    lp = d.log_prob(a)  # ... yet the cached pre-image scores it finitely
+    assert np.isfinite(lp.detach().numpy()).all()
+    (a.sum() + lp.sum()).backward()
+    assert np.isfinite(mu.grad.numpy()).all()
+    x = ef.tensor(np.array([0.3, -1.2]), requires_grad=True)
+
+    def draw(m):
+        ef.manual_seed(10)
+        dd = D.TransformedDistribution(D.Normal(m, T(0.5)), [TR.AffineTransform(0.5, 2.0), TR.SigmoidTransform()])
+        return dd.rsample((3,))
+
+    assert gradcheck(draw, (x,))
+
+
+def test_transform_inverses_jacobians_and_errors():
+    x = ef.tensor(np.array([-1.5, 0.2, 2.0]), requires_grad=True)
+    for t in (
+        TR.ExpTransform(),
+        TR.SigmoidTransform(),
+        TR.TanhTransform(),
+        TR.SoftplusTransform(),
+        TR.AffineTransform(0.3, -1.7),
+    ):
+        y = t(x)
+        np.testing.assert_allclose(t.inv(y).detach().numpy(), x.detach().numpy(), rtol=1e-9, atol=1e-12)
+        (dy,) = ef.autograd.grad(y.sum(), x)  # elementwise maps: the Jacobian is diagonal
+        np.testing.assert_allclose(t.log_abs_det_jacobian(x, y).detach().numpy(), np.log(np.abs(dy.numpy())), rtol=1e-9)
+        np.testing.assert_allclose(t.inv.log_abs_det_jacobian(y, x).detach().numpy(), -np.log(np.abs(dy.numpy())), rtol=1e-9)
+    c = TR.ComposeTransform([TR.AffineTransform(1.0, 2.0), TR.ExpTransform()])
+    np.testing.assert_allclose(c(T(0.5)).item(), math.exp(2.0))
+    np.testing.assert_allclose(c.log_abs_det_jacobian(T(0.5), c(T(0.5))).item(), math.log(2.0) + 2.0)
+    ev = D.TransformedDistribution(D.Normal(ef.zeros(3, dtype=ef.float64), ef.ones(3, dtype=ef.float64)),
+                                   [TR.AffineTransform(0.0, T(1.0, 2.0, 3.0), event_dim=1)])  # fmt: skip
+    assert ev.batch_shape == () and ev.event_shape == (3,)
+    np.testing.assert_allclose(ev.log_prob(ef.zeros(3, dtype=ef.float64)).item(), -1.5 * math.log(2 * math.pi) - math.log(6.0))
+    assert ev.expand((4,)).sample().shape == (4, 3)
+    with pytest.raises(ValueError, match="Transform"):
+        D.TransformedDistribution(D.Normal(T(0.0), T(1.0)), ["exp"])
+    with pytest.raises(ValueError, match="cache_size"):
+        TR.TanhTransform(cache_size=2)

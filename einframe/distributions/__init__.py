@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from . import constraints
+from . import constraints, transforms
 from .continuous import Cauchy, Exponential, Gumbel, HalfNormal, Laplace, LogNormal
 from .counts import Geometric, MixtureSameFamily, Poisson, RelaxedOneHotCategorical
 from .discrete import Bernoulli, Categorical, OneHotCategorical
@@ -19,10 +19,11 @@ from .independent import Independent
 from .kl import kl_divergence, register_kl
 from .multivariate_normal import MultivariateNormal
 from .normal import Normal, Uniform
+from .transformed import TransformedDistribution
 
 __all__ = [
     "Distribution", "Normal", "Uniform", "Bernoulli", "Categorical", "OneHotCategorical", "Gamma", "Beta",
     "MultivariateNormal", "Independent", "kl_divergence", "register_kl", "constraints", "Exponential", "Laplace",
     "Cauchy", "Gumbel", "LogNormal", "HalfNormal", "Poisson", "Geometric", "RelaxedOneHotCategorical",
-    "MixtureSameFamily",
+    "MixtureSameFamily", "TransformedDistribution", "transforms",
 ]  # fmt: skip
