@@ -559,7 +559,7 @@ _MATMUL_EQ = {
 
 def mm(input: Tensor, mat2: Tensor) -> Tensor:
     """2-D matrix product (``'ij,jk->ik'``)."""
-    if input.ndim != 2 or mat2.ndim != 2:
+    if input._data.ndim != 2 or mat2._data.ndim != 2:
         raise RuntimeError(f"mm: expected 2-D tensors, got {input.ndim}-D and {mat2.ndim}-D")
     return matmul(input, mat2)
 

@@ -37,7 +37,7 @@ def _root_grads(outputs: list[Tensor], grad_outputs: list) -> list[Tensor]:
                     f"grad can be implicitly created only for scalar outputs; output {k} has shape {tuple(t.shape)}: "
                     f"pass gradient= (backward) or grad_outputs= (autograd.grad)"
                 )
-            xp = t._device.xp
+            xp = t._device._xp or t._device.xp
             g = Tensor._wrap(
                 xp.array(1, dtype=t._data.dtype) if not t._data.shape else xp.ones(t._data.shape, dtype=t._data.dtype), t._device
             )

@@ -104,7 +104,7 @@ class Contract(Node):
 def _run(canon: Canon, ops: list) -> Tensor:
     """``Contract(canon)(*ops)`` for operands on one device while nothing records."""
     dev = ops[0]._device
-    xp = dev.xp
+    xp = dev._xp or dev.xp
     arrays = [t._data for t in ops]
     r = get_plan(canon, arrays, xp).run(xp, arrays)
     return Tensor._wrap(xp.asarray(r) if isinstance(r, np.generic) else r, dev)
