@@ -56,7 +56,7 @@ def create(name: str, params: Iterable[Any], **kwargs: Any) -> Any:
 
 
 # --- optimizers and schedules (the optim engineer's part) ---------------------------------------
-from . import lr_scheduler  # noqa: E402
+from . import lr_scheduler, swa_utils  # noqa: E402
 from .adadelta import Adadelta  # noqa: E402
 from .adagrad import Adagrad  # noqa: E402
 from .adam import Adam  # noqa: E402
@@ -86,4 +86,5 @@ __all__ += [
     "ASGD",
     "LBFGS",
     "lr_scheduler",
+    "swa_utils",
 ]
