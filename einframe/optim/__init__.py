@@ -58,12 +58,14 @@ def create(name: str, params: Iterable[Any], **kwargs: Any) -> Any:
 # --- optimizers and schedules (the optim engineer's part) ---------------------------------------
 from . import lr_scheduler, swa_utils  # noqa: E402
 from .adadelta import Adadelta  # noqa: E402
+from .adafactor import Adafactor  # noqa: E402
 from .adagrad import Adagrad  # noqa: E402
 from .adam import Adam  # noqa: E402
 from .adamax import Adamax  # noqa: E402
 from .adamw import AdamW  # noqa: E402
 from .asgd import ASGD  # noqa: E402
 from .lbfgs import LBFGS  # noqa: E402
+from .muon import Muon  # noqa: E402
 from .nadam import NAdam  # noqa: E402
 from .optimizer import Optimizer  # noqa: E402
 from .radam import RAdam  # noqa: E402
@@ -85,6 +87,8 @@ __all__ += [
     "Rprop",
     "ASGD",
     "LBFGS",
+    "Adafactor",
+    "Muon",
     "lr_scheduler",
     "swa_utils",
 ]
