@@ -131,3 +131,31 @@ def test_get_worker_info_is_none():
 
     list(DataLoader(Probe()))
     assert seen == [None]
+
+
+def test_distributed_sampler_partitions_the_dataset():
+    from einframe.utils.data import DistributedSampler
+
+    for n, reps, drop in [(10, 3, False), (10, 3, True), (5, 2, False), (2, 5, False)]:
+        shares = [
+            list(DistributedSampler(range(n), num_replicas=reps, rank=r, shuffle=False, drop_last=drop)) for r in range(reps)
+        ]
+        assert len({len(s) for s in shares}) == 1  # equal shares
+        flat = sorted(i for s in shares for i in s)
+        if drop:
+            assert len(flat) == n - n % reps and len(set(flat)) == len(flat)
+        else:  # every index at least once, padded by repeating the start
+            assert set(flat) == set(range(n)) and len(flat) == -(-n // reps) * reps
+    # shuffled: the same permutation on every replica for an epoch, a new one per epoch, disjoint shares
+    samplers = [DistributedSampler(range(12), num_replicas=3, rank=r, seed=7) for r in range(3)]
+    first = [list(s) for s in samplers]
+    assert sorted(sum(first, [])) == list(range(12))
+    for s in samplers:
+        s.set_epoch(1)
+    second = [list(s) for s in samplers]
+    assert sorted(sum(second, [])) == list(range(12)) and first != second
+    assert [list(s) for s in samplers] == second  # deterministic given seed and epoch
+    with pytest.raises(RuntimeError, match="num_replicas= and rank="):
+        DistributedSampler(range(3))
+    with pytest.raises(ValueError, match="Invalid rank 3"):
+        DistributedSampler(range(3), num_replicas=3, rank=3)

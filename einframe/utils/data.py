@@ -32,7 +32,7 @@ from ..tensor import Tensor
 __all__ = [
     "Dataset", "IterableDataset", "TensorDataset", "ConcatDataset", "Subset", "random_split", "Sampler", "SequentialSampler",
     "RandomSampler", "SubsetRandomSampler", "BatchSampler", "DataLoader", "default_collate", "default_convert",
-    "ChainDataset", "StackDataset", "WeightedRandomSampler", "get_worker_info",
+    "ChainDataset", "StackDataset", "WeightedRandomSampler", "get_worker_info", "DistributedSampler",
 ]  # fmt: skip
 
 T_co = TypeVar("T_co", covariant=True)
@@ -310,6 +310,61 @@ class SubsetRandomSampler(Sampler[int]):
 
     def __len__(self) -> int:
         return len(self.indices)
+
+
+class DistributedSampler(Sampler[int]):
+    """The share of one of ``num_replicas`` processes (this one is ``rank``): every process sees a
+    disjoint ``1/num_replicas`` of the (shuffled, with seed ``seed + epoch``) indices, the list padded
+    by repeating its start (or cut, ``drop_last=True``) to a multiple of ``num_replicas``. einframe
+    has no process group, so ``num_replicas`` and ``rank`` must be given. The shuffled order is
+    einframe's seeded permutation, not PyTorch's.
+
+    >>> import einframe as ef
+    >>> from einframe.utils.data import DistributedSampler
+    >>> [list(DistributedSampler(range(5), num_replicas=2, rank=r, shuffle=False)) for r in (0, 1)]
+    [[0, 2, 4], [1, 3, 0]]
+    """
+
+    def __init__(self, dataset, num_replicas: int | None = None, rank: int | None = None, shuffle: bool = True,
+                 seed: int = 0, drop_last: bool = False) -> None:  # fmt: skip
+        if num_replicas is None or rank is None:
+            raise RuntimeError(
+                "DistributedSampler: einframe has no distributed process group to ask; pass num_replicas= and rank= "
+                "explicitly (for example from the WORLD_SIZE and RANK environment variables)"
+            )
+        if rank >= num_replicas or rank < 0:
+            raise ValueError(f"Invalid rank {rank}, rank should be in the interval [0, {num_replicas - 1}]")
+        self.dataset, self.num_replicas, self.rank = dataset, num_replicas, rank
+        self.epoch, self.shuffle, self.seed, self.drop_last = 0, shuffle, seed, drop_last
+        n = len(dataset)
+        if drop_last and n % num_replicas != 0:
+            self.num_samples = math.ceil((n - num_replicas) / num_replicas)
+        else:
+            self.num_samples = math.ceil(n / num_replicas)
+        self.total_size = self.num_samples * num_replicas
+
+    def __iter__(self) -> Iterator[int]:
+        n = len(self.dataset)
+        if self.shuffle:
+            indices = np.random.Generator(np.random.PCG64(self.seed + self.epoch)).permutation(n).tolist()
+        else:
+            indices = list(range(n))
+        if not self.drop_last:
+            pad = self.total_size - len(indices)
+            if pad <= len(indices):
+                indices += indices[:pad]
+            else:
+                indices += (indices * math.ceil(pad / len(indices)))[:pad]
+        else:
+            indices = indices[: self.total_size]
+        return iter(indices[self.rank : self.total_size : self.num_replicas])
+
+    def __len__(self) -> int:
+        return self.num_samples
+
+    def set_epoch(self, epoch: int) -> None:
+        """Reshuffle for a new epoch (the same order on every replica, as the seed is shared)."""
+        self.epoch = epoch
 
 
 class WeightedRandomSampler(Sampler[int]):
