@@ -605,3 +605,38 @@ def test_lazy_norm_deepcopy_and_dtype():
         warnings.simplefilter("error")
         m(ef.randn(3, 4, dtype=ef.float64))
     assert m.num_features == 4
+
+
+def test_sync_batch_norm_is_batch_norm_in_one_process():
+    ef.manual_seed(0)
+    x = ef.randn(4, 3, 5, 5, dtype=ef.float64)
+    bn = nn.BatchNorm2d(3).double()
+    sync = nn.SyncBatchNorm(3).double()
+    with ef.no_grad():
+        for a, b in zip(bn.parameters(), sync.parameters()):
+            b.copy_(a)
+    np.testing.assert_allclose(sync(x).detach().numpy(), bn(x).detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(sync.running_var.numpy(), bn.running_var.numpy(), rtol=1e-12)
+    assert sync(ef.randn(6, 3, dtype=ef.float64)).shape == (6, 3)  # any rank >= 2
+    with pytest.raises(ValueError, match="at least 2D"):
+        sync(ef.randn(3, dtype=ef.float64))
+    net = nn.Sequential(nn.Linear(2, 3), nn.BatchNorm1d(3), nn.Sequential(nn.BatchNorm1d(3)))
+    net.eval()
+    conv = nn.SyncBatchNorm.convert_sync_batchnorm(net)
+    assert conv is net and isinstance(net[1], nn.SyncBatchNorm) and isinstance(net[2][0], nn.SyncBatchNorm)
+    assert not net[1].training and list(net.state_dict()) == ["0.weight", "0.bias", "1.weight", "1.bias", "1.running_mean",
+        "1.running_var", "1.num_batches_tracked", "2.0.weight", "2.0.bias", "2.0.running_mean", "2.0.running_var",
+        "2.0.num_batches_tracked"]  # fmt: skip
+    single = nn.SyncBatchNorm.convert_sync_batchnorm(nn.BatchNorm2d(2))
+    assert isinstance(single, nn.SyncBatchNorm)
+
+
+def test_data_parallel_wraps_and_prefixes_state_dict_keys():
+    inner = nn.Linear(2, 3)
+    model = nn.DataParallel(inner, device_ids=[0])
+    x = ef.randn(4, 2)
+    assert ef.equal(model(x), inner(x)) and model.module is inner
+    assert list(model.state_dict()) == ["module.weight", "module.bias"]
+    other = nn.DataParallel(nn.Linear(2, 3))
+    other.load_state_dict(model.state_dict())
+    assert ef.equal(other.module.weight, inner.weight)

@@ -53,9 +53,10 @@ __all__ += [
 from . import extra_activation as _ea  # noqa: E402
 from . import extra_loss as _el  # noqa: E402
 from . import extra_norm as _en  # noqa: E402
+from . import parallel as _par  # noqa: E402
 from . import recurrent as _rec  # noqa: E402
 
-for _family in (_ea, _el, _en, _rec):
+for _family in (_ea, _el, _en, _rec, _par):
     for _name in _family.__all__:
         globals()[_name] = getattr(_family, _name)
     __all__ += list(_family.__all__)

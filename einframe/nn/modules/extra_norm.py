@@ -46,7 +46,7 @@ __all__: list[str] = [
     "TransformerEncoder", "TransformerDecoderLayer", "TransformerDecoder", "Transformer",
     "LazyConv1d", "LazyConv3d", "LazyConvTranspose1d", "LazyConvTranspose2d", "LazyConvTranspose3d",
     "LazyBatchNorm1d", "LazyBatchNorm2d", "LazyBatchNorm3d", "LazyInstanceNorm1d", "LazyInstanceNorm2d",
-    "LazyInstanceNorm3d",
+    "LazyInstanceNorm3d", "SyncBatchNorm",
 ]  # fmt: skip
 
 
@@ -66,6 +66,46 @@ class BatchNorm3d(_BatchNorm):
 
     _dims = (5,)
     _layout = "(N, C, D, H, W)"
+
+
+class SyncBatchNorm(_BatchNorm):
+    """Batch normalisation over any (N, C, ...) input whose statistics PyTorch syncs across the
+    processes of a group. einframe trains in one process, where that sum is the batch itself: it
+    computes what ``BatchNorm1d/2d/3d`` compute (same parameters and buffers, same state_dict).
+
+    >>> import einframe as ef
+    >>> from einframe import nn
+    >>> net = nn.SyncBatchNorm.convert_sync_batchnorm(nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2)))
+    >>> type(net[1]).__name__, net(ef.randn(2, 1, 5, 5)).shape
+    ('SyncBatchNorm', einframe.Size([2, 2, 3, 3]))
+    """
+
+    _layout = "(N, C, ...)"
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = True,
+                 track_running_stats: bool = True, process_group=None, device=None, dtype=None) -> None:  # fmt: skip
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, device, dtype)
+        self.process_group = process_group
+
+    def _check_input_dim(self, input: Tensor) -> None:
+        if input.dim() < 2:
+            raise ValueError(f"expected at least 2D input (got {input.dim()}D input)")
+
+    @classmethod
+    def convert_sync_batchnorm(cls, module: Module, process_group=None) -> Module:
+        """``module`` with every BatchNorm layer inside replaced by a ``SyncBatchNorm`` holding the same
+        parameters, buffers and training mode (``module`` itself when it is one)."""
+        out = module
+        if isinstance(module, _BatchNorm) and not isinstance(module, SyncBatchNorm):
+            out = cls(module.num_features, module.eps, module.momentum, module.affine, module.track_running_stats, process_group)
+            if module.affine:
+                out.weight, out.bias = module.weight, module.bias
+            out.running_mean, out.running_var = module.running_mean, module.running_var
+            out.num_batches_tracked = module.num_batches_tracked
+            out.training = module.training
+        for name, child in module.named_children():
+            out.add_module(name, cls.convert_sync_batchnorm(child, process_group))
+        return out
 
 
 class _InstanceNorm(_NormBase):
