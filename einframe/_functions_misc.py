@@ -205,17 +205,18 @@ def lu_unpack(LU_data: Tensor, LU_pivots: Tensor, unpack_data: bool = True, unpa
     >>> ef.allclose(P @ L @ U, A)
     True
     """
-    n = LU_data._data.shape[-1]
-    if LU_data._data.ndim < 2 or LU_data._data.shape[-2] != n:
-        raise RuntimeError(f"lu_unpack: expected square LU factors, got shape {tuple(LU_data.shape)}")
+    if LU_data._data.ndim < 2:
+        raise RuntimeError(f"lu_unpack: expected LU factors of at least 2 dims, got shape {tuple(LU_data.shape)}")
+    m, n = LU_data._data.shape[-2:]
+    k = min(m, n)
     xp = LU_data._device.xp
-    eye = Tensor._wrap(xp.eye(n, dtype=LU_data._data.dtype), LU_data._device)
     L = U = P = None
-    if unpack_data:
-        L, U = F.tril(LU_data, -1) + eye, F.triu(LU_data)
+    if unpack_data:  # L (m, k) with its unit diagonal, U (k, n)
+        eye = Tensor._wrap(xp.eye(m, k, dtype=LU_data._data.dtype), LU_data._device)
+        L, U = F.tril(LU_data, -1)[..., :k] + eye, F.triu(LU_data)[..., :k, :]
     if unpack_pivots:
-        perm = xp.asarray(_linalg._perm_from_pivots(LU_pivots))
-        P = Tensor._wrap(xp.swapaxes(xp.eye(n, dtype=LU_data._data.dtype)[perm], -1, -2), LU_data._device)
+        perm = xp.asarray(_linalg._perm_from_pivots(LU_pivots, m))
+        P = Tensor._wrap(xp.swapaxes(xp.eye(m, dtype=LU_data._data.dtype)[perm], -1, -2), LU_data._device)
     return LUUnpackResult(P, L, U)
 
 

@@ -691,7 +691,7 @@ def diagonal(A: Tensor, *, offset: int = 0, dim1: int = -2, dim2: int = -1) -> T
 
 
 def _lu(A: Tensor, pivot: bool, name: str):
-    _check(A, name)
+    _check(A, name, square=False)
     if not pivot:
         raise NotImplementedError(f"{name}: LU without pivoting is not implemented (as on PyTorch's CPU); use pivot=True")
     node = _la.LU()
@@ -700,8 +700,9 @@ def _lu(A: Tensor, pivot: bool, name: str):
 
 
 def lu(A: Tensor, *, pivot: bool = True, out=None):
-    """``A = P L U`` of (batches of) square matrices, with partial pivoting: ``P`` a permutation,
-    ``L`` unit lower triangular, ``U`` upper triangular. Gradients reach ``A`` through L and U.
+    """``A = P L U`` of (batches of) (m, n) matrices, with partial pivoting: ``P`` an (m, m) permutation,
+    ``L`` (m, k) unit lower trapezoidal, ``U`` (k, n) upper trapezoidal, k = min(m, n). Gradients reach
+    ``A`` through L and U (any order).
 
     >>> import einframe as ef
     >>> A = ef.tensor([[1.0, 2.0], [3.0, 4.0]], dtype=ef.float64)
@@ -723,7 +724,15 @@ def lu_factor_ex(A: Tensor, *, pivot: bool = True, check_errors: bool = False, o
     2
     """
     node, lo, up = _lu(A, pivot, "linalg.lu_factor_ex")
-    packed = lo + up - _eye_like(lo)
+    m, n = A._data.shape[-2:]
+    strict = F.tril(lo, -1)  # L below its unit diagonal, and U, in one (m, n) matrix
+    from .ops.view import Pad
+
+    lead = ((0, 0),) * (A._data.ndim - 2)
+    if m <= n:
+        packed = up + (Pad(lead + ((0, 0), (0, n - m)), 0.0)(strict) if m < n else strict)
+    else:
+        packed = strict + Pad(lead + ((0, m - n), (0, 0)), 0.0)(up)
     xp = A._device.xp
     pivots = Tensor._wrap((node.swaps + 1).astype(np.int32), A._device)
     zero = xp.diagonal(up._data, axis1=-2, axis2=-1) == 0
@@ -747,14 +756,16 @@ def lu_factor(A: Tensor, *, pivot: bool = True, out=None):
     return LUFactorResult(r.LU, r.pivots)
 
 
-def _perm_from_pivots(pivots: Tensor):
-    """``perm`` with ``A[perm] = L U`` from LAPACK's 1-based sequential row swaps."""
+def _perm_from_pivots(pivots: Tensor, m: int | None = None):
+    """``perm`` (length ``m``, the number of rows) with ``A[perm] = L U`` from LAPACK's 1-based
+    sequential row swaps (one per step, ``min(m, n)`` of them)."""
     piv = np.asarray(pivots._device.xp.asnumpy(pivots._data) if pivots._device.type == "cuda" else pivots._data)
-    n = piv.shape[-1]
-    perm = np.broadcast_to(np.arange(n), piv.shape).copy()
-    flat, fp = perm.reshape(-1, n), piv.reshape(-1, n).astype(np.int64) - 1
+    k_steps = piv.shape[-1]
+    m = k_steps if m is None else m
+    perm = np.broadcast_to(np.arange(m), piv.shape[:-1] + (m,)).copy()
+    flat, fp = perm.reshape(-1, m), piv.reshape(-1, k_steps).astype(np.int64) - 1
     rows = np.arange(flat.shape[0])
-    for k in range(n):
+    for k in range(k_steps):
         top = flat[rows, k].copy()
         flat[rows, k] = flat[rows, fp[:, k]]
         flat[rows, fp[:, k]] = top

@@ -59,6 +59,8 @@ def samples(S, helpers):
             S([(3, 3)], lambda a: LU()(a)),
             S([(2, 4, 4)], lambda a: ef.linalg.lu(a).L, id="batched-L"),
             S([(3, 3)], lambda a: ef.linalg.lu_solve(*ef.linalg.lu_factor(a), a[:, :2] * 2.0), id="lu_solve"),
+            S([(3, 5)], lambda a: LU()(a), id="wide"),
+            S([(2, 5, 3)], lambda a: LU()(a), id="tall-batched"),
         ],
         "Pinv": [
             S([(4, 3)], lambda a: Pinv()(a), id="tall"),

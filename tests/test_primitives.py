@@ -155,6 +155,7 @@ SAMPLES: dict[str, list[S]] = {
         S([(2, 3), (1, 3), (2, 3)], lambda a, b, c: Cat(0)(a, b, c), id="dim0"),
         S([(2, 3), (2, 2)], lambda a, b: ef.cat([a, b], dim=1), id="dim1"),
         S([(2, 3), (2, 3)], lambda a, b: ef.stack([a, b], dim=1), id="stack"),
+        S([(2, 3), (2, 2)], lambda a, b: Cat(-1)(a, b), id="negative-dim"),  # its adjoint slices the last dim
     ],
     "ToDevice": [S([(2, 3)], lambda a: ToDevice(ef.device("cpu"))(a))],
     "Amax": [

@@ -359,41 +359,54 @@ class QR(_Packed):
 
 
 def _lu_np(xp, a):
-    """Batched LU with partial pivoting (LAPACK getrf's choices: the first largest |pivot|, no
-    scaling below a zero pivot). Returns the swaps (row k was exchanged with row ``swaps[..., k]``),
-    the row permutation ``perm`` (``A[perm] = L U``), L and U."""
-    n = a.shape[-1]
-    u = a.astype(a.dtype, copy=True)
-    lo = xp.zeros_like(u)
+    """Batched LU with partial pivoting of (m, n) matrices (LAPACK getrf's choices: the first largest
+    |pivot|, no scaling below a zero pivot). Returns the swaps (at step k row k was exchanged with
+    row ``swaps[..., k]``, k < min(m, n)), the row permutation ``perm`` (``A[perm] = L U``), L (m, k)
+    unit lower trapezoidal and U (k, n) upper trapezoidal, k = min(m, n)."""
+    m, n = a.shape[-2:]
+    kk = min(m, n)
     batch = a.shape[:-2]
-    perm = xp.broadcast_to(xp.arange(n), batch + (n,)).copy()
-    swaps = xp.zeros(batch + (n,), dtype=np.int64)
-    flat_u, flat_l, flat_p = u.reshape(-1, n, n), lo.reshape(-1, n, n), perm.reshape(-1, n)
-    flat_s = swaps.reshape(-1, n)
+    u = a.astype(a.dtype, copy=True)
+    lo = xp.zeros(batch + (m, kk), dtype=a.dtype)
+    perm = xp.broadcast_to(xp.arange(m), batch + (m,)).copy()
+    swaps = xp.zeros(batch + (kk,), dtype=np.int64)
+    flat_u, flat_l, flat_p = u.reshape(-1, m, n), lo.reshape(-1, m, kk), perm.reshape(-1, m)
+    flat_s = swaps.reshape(-1, kk)
     rows = xp.arange(flat_u.shape[0])
-    for k in range(n):
+    for k in range(kk):
         piv = xp.argmax(xp.abs(flat_u[:, k:, k]), axis=1) + k
         flat_s[:, k] = piv
-        for m in (flat_u, flat_l, flat_p):  # swap rows k and piv (L only left of column k)
-            top = m[rows, k].copy()
-            m[rows, k] = m[rows, piv]
-            m[rows, piv] = top
+        for arr in (flat_u, flat_l, flat_p):  # swap rows k and piv (L holds nothing right of column k yet)
+            top = arr[rows, k].copy()
+            arr[rows, k] = arr[rows, piv]
+            arr[rows, piv] = top
         p = flat_u[:, k, k]
         nz = p != 0
         mult = xp.where(nz[:, None], flat_u[:, k + 1 :, k] / xp.where(nz, p, 1)[:, None], 0)
         flat_l[:, k + 1 :, k] = mult
         flat_u[:, k + 1 :, k:] -= mult[:, :, None] * flat_u[:, k, None, k:]
-    lo += xp.eye(n, dtype=a.dtype)
-    return swaps, perm, lo, xp.triu(u)
+    lo += xp.eye(m, kk, dtype=a.dtype)
+    return swaps, perm, lo, xp.triu(u)[..., :kk, :]
+
+
+def _lu_square_vjp(lo: Tensor, up: Tensor, glo: Tensor, gup: Tensor) -> Tensor:
+    """``L^-T (tril(L^T gL, -1) + triu(gU U^T)) U^-T`` for square L, U (before applying P)."""
+    phi = _tril(_mm(_mT(lo), glo), -1) + _triu(_mm(gup, _mT(up)))
+    left = Solve()(_mT(lo), phi)  # L^-T phi
+    return _mT(Solve()(up, _mT(left)))  # ... U^-T
 
 
 @primitive("LinAlg")
 class LU(_Packed):
-    """``A = P L U`` of square matrices with partial pivoting; packs ``(L, U)``, the permutation is
-    kept on the node (``perm``: ``A[perm] = L U``; piecewise constant, no gradient).
+    """``A = P L U`` with partial pivoting, of (m, n) matrices: L (m, k) unit lower trapezoidal, U (k, n)
+    upper trapezoidal, k = min(m, n); packs ``(L, U)``, the permutation is kept on the node (``perm``:
+    ``A[perm] = L U``; piecewise constant, no gradient).
 
-    With ``X = L^-1 P^T dA U^-1``: ``dL = L tril(X, -1)``, ``dU = triu(X) U``;
-    ``gA = P L^-T (tril(L^T gL, -1) + triu(gU U^T)) U^-T``."""
+    Square: with ``X = L^-1 P^T dA U^-1``, ``dL = L tril(X, -1)``, ``dU = triu(X) U``, so
+    ``gA = P L^-T (tril(L^T gL, -1) + triu(gU U^T)) U^-T``. Wide (``U = [U1 U2]``): the square rule
+    on the first m columns with ``gL - L^-T gU2 U2^T`` for ``gL``, and ``P L^-T gU2`` for the rest.
+    Tall (``L = [L1; L2]``): the square rule on the first n rows of ``P^T A`` with
+    ``gU - L2^T gL2 U^-T`` for ``gU``, and ``gL2 U^-T`` for the rest."""
 
     saves_out = True
 
@@ -404,22 +417,47 @@ class LU(_Packed):
     def _P(self, like: Tensor) -> Tensor:
         """The permutation matrix P (``A = P L U``) as a constant tensor."""
         xp = like._device.xp
-        n = self.perm.shape[-1]
-        eye = xp.eye(n, dtype=like._data.dtype)
+        m = self.perm.shape[-1]
+        eye = xp.eye(m, dtype=like._data.dtype)
         return _const(like, xp.swapaxes(eye[self.perm], -1, -2))
 
     def vjp(self, g, xs, out):
+        from .view import Cat
+
         lo, up = self.unpack(out)
         glo, gup = self.unpack(g)
-        phi = _tril(_mm(_mT(lo), glo), -1) + _triu(_mm(gup, _mT(up)))
-        left = Solve()(_mT(lo), phi)  # L^-T phi
-        return (_mm(self._P(out), _mT(Solve()(up, _mT(left)))),)  # ... U^-T, then P
+        m, k = lo._data.shape[-2:]
+        n = up._data.shape[-1]
+        if m == n:
+            gb = _lu_square_vjp(lo, up, glo, gup)
+        elif m < n:  # wide: U = [U1 U2]
+            up1, up2, gup1, gup2 = up[..., :k], up[..., k:], gup[..., :k], gup[..., k:]
+            li_t_gup2 = Solve()(_mT(lo), gup2)  # L^-T gU2
+            gb = Cat(-1)(_lu_square_vjp(lo, up1, glo - _mm(li_t_gup2, _mT(up2)), gup1), li_t_gup2)
+        else:  # tall: L = [L1; L2]
+            lo1, lo2, glo1, glo2 = lo[..., :k, :], lo[..., k:, :], glo[..., :k, :], glo[..., k:, :]
+            glo2_ui_t = _mT(Solve()(up, _mT(glo2)))  # gL2 U^-T
+            gb = Cat(-2)(_lu_square_vjp(lo1, up, glo1, gup - _mm(_mT(lo2), glo2_ui_t)), glo2_ui_t)
+        return (_mm(self._P(out), gb),)
 
     def jvp(self, ts, xs, out):
         lo, up = self.unpack(out)
-        pt_da = _mm(_mT(self._P(out)), ts[0])
-        x = _mT(Solve()(_mT(up), _mT(Solve()(lo, pt_da))))  # L^-1 P^T dA U^-1
-        return self.pack(_mm(lo, _tril(x, -1)), _mm(_triu(x), up))
+        m, k = lo._data.shape[-2:]
+        n = up._data.shape[-1]
+        db = _mm(_mT(self._P(out)), ts[0])  # P^T dA
+        lo1, up1 = lo[..., :k, :], up[..., :k]
+        x = _mT(Solve()(_mT(up1), _mT(Solve()(lo1, db[..., :k, :k]))))  # L1^-1 (P^T dA)_11 U1^-1
+        dlo1, dup1 = _mm(lo1, _tril(x, -1)), _mm(_triu(x), up1)
+        from .view import Cat
+
+        if m == n:
+            return self.pack(dlo1, dup1)
+        if m < n:  # dU2 = L^-1 (P^T dA_2 - dL U2)
+            dup2 = Solve()(lo, db[..., k:] - _mm(dlo1, up[..., k:]))
+            return self.pack(dlo1, Cat(-1)(dup1, dup2))
+        # tall: dL2 = (P^T dA_2 - L2 dU) U^-1
+        dlo2 = _mT(Solve()(_mT(up), _mT(db[..., k:, :] - _mm(lo[..., k:, :], dup1))))
+        return self.pack(Cat(-2)(dlo1, dlo2), dup1)
 
 
 @primitive("LinAlg")

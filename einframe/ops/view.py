@@ -195,6 +195,8 @@ class Cat(Node):
         self.dim = dim
 
     def forward(self, xp, *xs):
+        if self.dim < 0:  # the adjoint slices need the dim counted from the left
+            self.dim += xs[0].ndim
         self.sizes = [x.shape[self.dim] for x in xs]
         return xp.concatenate(xs, axis=self.dim)
 
