@@ -12,7 +12,7 @@ from ..autograd import no_grad
 from ..nn import functional as NF
 from ..random import generator
 from . import constraints
-from .discrete import Categorical, _BinaryProbs, _clamp_probs, _one_of, _OverCategorical
+from .discrete import Categorical, _BinaryProbs, _clamp_probs, _OverCategorical
 from .distribution import Distribution, broadcast_all, expand_params, host, noise
 
 __all__ = ["Poisson", "Geometric", "RelaxedOneHotCategorical", "MixtureSameFamily"]
@@ -75,13 +75,7 @@ class Geometric(_BinaryProbs, Distribution):
     support = constraints.nonnegative_integer
 
     def __init__(self, probs=None, logits=None, validate_args=None):
-        _one_of(probs, logits)
-        if probs is not None:
-            (self.probs,) = broadcast_all(probs)
-            param = self.probs
-        else:
-            (self.logits,) = broadcast_all(logits)
-            param = self.logits
+        param = self._take(probs, logits)
         super().__init__(param.shape, validate_args=validate_args)
         if self._validate_args and probs is not None and not bool((self.probs > 0).all()):
             raise ValueError(f"Expected parameter probs of Geometric to be in (0, 1], but found {self.probs}")

@@ -29,6 +29,15 @@ def _clamp_probs(p: Tensor) -> Tensor:
 class _BinaryProbs:
     """``probs`` and ``logits`` of one success probability, each computed from the other on demand."""
 
+    def _take(self, probs, logits):
+        """Keep the one parametrization given (as a tensor); return it."""
+        _one_of(probs, logits)
+        if probs is not None:
+            (self.probs,) = broadcast_all(probs)
+            return self.probs
+        (self.logits,) = broadcast_all(logits)
+        return self.logits
+
     @lazy_property
     def logits(self):
         p = _clamp_probs(self.probs)
@@ -52,14 +61,7 @@ class Bernoulli(_BinaryProbs, Distribution):
     has_enumerate_support = True
 
     def __init__(self, probs=None, logits=None, validate_args=None):
-        _one_of(probs, logits)
-        if probs is not None:
-            (self.probs,) = broadcast_all(probs)
-            param = self.probs
-        else:
-            (self.logits,) = broadcast_all(logits)
-            param = self.logits
-        self._param = param
+        self._param = param = self._take(probs, logits)
         super().__init__(param.shape, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
