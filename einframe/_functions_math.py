@@ -33,7 +33,7 @@ __all__ = [
     "asinh", "arcsinh", "acosh", "arccosh", "atanh", "arctanh", "deg2rad", "rad2deg", "sinc",
     # exponentials, logarithms, special functions
     "log2", "log10", "exp2", "logaddexp", "logaddexp2", "xlogy", "logit", "erfc", "erfinv", "lgamma", "digamma",
-    "polygamma", "mvlgamma", "float_power", "ldexp", "frexp",
+    "polygamma", "mvlgamma", "float_power", "ldexp", "frexp", "i0",
     # signs, blends, clamps
     "sgn", "signbit", "copysign", "heaviside", "lerp", "addcmul", "addcdiv", "nan_to_num", "clamp_min", "clamp_max",
     "fmin", "fmax",
@@ -430,6 +430,21 @@ erfc = _float_unary(
     [1.0, 0.1573]
     """,
 )
+
+
+def i0(input: Tensor) -> Tensor:
+    """The modified Bessel function of the first kind of order 0, ``exp(|x|) * i0e(x)`` (inf past
+    |x| ~ 713 in float64, as PyTorch).
+
+    >>> import einframe as ef
+    >>> ef.i0(ef.tensor([0.0, 1.0], dtype=ef.float64)).round(decimals=6).tolist()
+    [1.0, 1.266066]
+    """
+    _check(input, "i0")
+    x = _floating(input)
+    return _m.I0e()(x) * _F.abs(x).exp()
+
+
 erfinv = _float_unary(
     _m.Erfinv,
     "erfinv",
@@ -1064,7 +1079,7 @@ _OUT_OF_PLACE = [
     "floor", "ceil", "round", "trunc", "fix", "frac", "fmod", "remainder", "floor_divide", "tan", "asin", "arcsin",
     "acos", "arccos", "atan", "arctan", "atan2", "arctan2", "hypot", "sinh", "cosh", "asinh", "arcsinh", "acosh",
     "arccosh", "atanh", "arctanh", "deg2rad", "rad2deg", "sinc", "log2", "log10", "exp2", "logaddexp",
-    "logaddexp2", "xlogy", "logit", "erfc", "erfinv", "lgamma", "digamma", "mvlgamma", "float_power", "ldexp",
+    "logaddexp2", "xlogy", "logit", "erfc", "erfinv", "lgamma", "digamma", "mvlgamma", "float_power", "ldexp", "i0",
     "frexp", "sgn", "signbit", "copysign", "heaviside", "lerp", "addcmul", "addcdiv", "nan_to_num", "clamp_min",
     "clamp_max", "fmin", "fmax", "isclose", "isposinf", "isneginf", "isreal", "logical_xor", "bitwise_and",
     "bitwise_or", "bitwise_xor", "bitwise_not", "bitwise_left_shift", "bitwise_right_shift", "gcd", "lcm",
@@ -1076,7 +1091,7 @@ _IN_PLACE = [
     "floor", "ceil", "round", "trunc", "fix", "frac", "fmod", "remainder", "floor_divide", "tan", "asin", "arcsin",
     "acos", "arccos", "atan", "arctan", "atan2", "arctan2", "hypot", "sinh", "cosh", "asinh", "arcsinh", "acosh",
     "arccosh", "atanh", "arctanh", "deg2rad", "rad2deg", "sinc", "log2", "log10", "exp2", "xlogy", "logit", "erfc",
-    "erfinv", "lgamma", "digamma", "mvlgamma", "ldexp", "sgn", "copysign", "heaviside", "lerp", "addcmul",
+    "erfinv", "i0", "lgamma", "digamma", "mvlgamma", "ldexp", "sgn", "copysign", "heaviside", "lerp", "addcmul",
     "addcdiv", "nan_to_num", "clamp_min", "clamp_max", "logical_xor", "bitwise_and", "bitwise_or", "bitwise_xor",
     "bitwise_not", "bitwise_left_shift", "bitwise_right_shift", "gcd", "lcm", "nextafter", "multiply", "divide",
     "subtract", "negative", "absolute",

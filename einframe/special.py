@@ -1,8 +1,9 @@
 """``ef.special``: PyTorch's ``torch.special`` functions that einframe has, under their names there.
 
 Most are the same functions as ``ef.*`` (``expit`` is ``sigmoid``, ``gammaln`` is ``lgamma``, ...);
-``entr``, ``xlog1py``, ``ndtr`` and ``log_ndtr`` are compositions of differentiable einframe ops,
-``ndtri`` is a primitive (accurate to the last bits also for tail probabilities such as 1e-300).
+``entr``, ``xlog1py``, ``ndtr``, ``log_ndtr``, ``i0`` and ``i1`` are compositions of differentiable
+einframe ops; ``ndtri`` (accurate to the last bits also for tail probabilities such as 1e-300) and the
+scaled Bessel functions ``i0e``/``i1e`` are primitives.
 Every function here has gradients of any order.
 
 >>> import einframe as ef
@@ -16,13 +17,13 @@ import math
 
 from . import _functions as F
 from . import _functions_math as FM
-from .ops.math import Ndtri
+from .ops.math import I0e, I1e, Ndtri
 from .tensor import Tensor
 
 __all__ = [
     "expit", "logit", "erf", "erfc", "erfinv", "gammaln", "digamma", "psi", "polygamma", "multigammaln", "exp2",
     "expm1", "log1p", "logsumexp", "softmax", "log_softmax", "round", "sinc", "xlogy", "xlog1py", "entr", "ndtr",
-    "ndtri", "log_ndtr",
+    "ndtri", "log_ndtr", "i0", "i0e", "i1", "i1e", "modified_bessel_i0", "modified_bessel_i1",
 ]  # fmt: skip
 
 expit = F.sigmoid
@@ -132,3 +133,35 @@ def log_ndtr(input: Tensor) -> Tensor:
     tail = -0.5 * t * t - (-t).log() - 0.5 * math.log(2 * math.pi) + series.log()
     out = F.where(far, tail, F.where(x > 0, upper, mid))
     return out if x0.dtype == out.dtype else out.to(x0.dtype)
+
+
+i0 = modified_bessel_i0 = FM.i0
+
+
+def i0e(input: Tensor) -> Tensor:
+    """``exp(-|x|) I0(x)``: the modified Bessel function of order 0, scaled so it stays finite.
+
+    >>> import einframe as ef
+    >>> f"{ef.special.i0e(ef.tensor(1000.0, dtype=ef.float64)).item():.10f}"
+    '0.0126172405'
+    """
+    return I0e()(_float(input))
+
+
+def i1e(input: Tensor) -> Tensor:
+    """``exp(-|x|) I1(x)``: the modified Bessel function of order 1, scaled (odd in ``x``)."""
+    return I1e()(_float(input))
+
+
+def i1(input: Tensor) -> Tensor:
+    """The modified Bessel function of the first kind of order 1, ``exp(|x|) * i1e(x)``.
+
+    >>> import einframe as ef
+    >>> f"{ef.special.i1(ef.tensor(1.0, dtype=ef.float64)).item():.6f}"
+    '0.565159'
+    """
+    x = _float(input)
+    return I1e()(x) * F.abs(x).exp()
+
+
+modified_bessel_i1 = i1

@@ -4,7 +4,7 @@ meta-tests (gradcheck, gradgradcheck, jvp vs vjp, jvp vs finite differences) by 
 from __future__ import annotations
 
 import einframe as ef
-from einframe.ops.math import Erfinv, Ndtri, Polygamma
+from einframe.ops.math import Erfinv, I0e, I1e, Ndtri, Polygamma
 
 
 def samples(S, helpers):
@@ -49,6 +49,14 @@ def samples(S, helpers):
         "Erfinv": [
             S([(2, 3)], lambda a: Erfinv()(a), init=[unit()]),
             S([(2, 3)], lambda a: a.erfinv(), init=[unit(-0.95, 0.95)], id="method"),
+        ],
+        "I0e": [
+            S([(2, 3)], lambda a: I0e()(a * 4)),
+            S([(2, 3)], lambda a: ef.i0(a), id="i0"),
+        ],
+        "I1e": [
+            S([(2, 3)], lambda a: I1e()(a * 4)),
+            S([(2, 3)], lambda a: ef.special.i1(a * 40), id="i1-asymptotic"),
         ],
         "Ndtri": [
             S([(2, 3)], lambda a: Ndtri()(a), init=[unit(0.02, 0.98)]),

@@ -54,6 +54,7 @@ SAMPLES = {
     "logit": lambda: ef.logit(_unit(3) * 0.5 + 0.5),
     "erfc": lambda: ef.erfc(_x(3)),
     "erfinv": lambda: ef.erfinv(_unit(3)),
+    "i0": lambda: ef.i0(_x(2, 3)),
     "lgamma": lambda: ef.lgamma(_pos(3)),
     "digamma": lambda: ef.digamma(_pos(3)),
     "polygamma": lambda: ef.polygamma(1, _pos(3)),
