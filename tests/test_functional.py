@@ -475,8 +475,19 @@ def test_bicubic_interpolate_known_values():
     assert ef.nn.Upsample(scale_factor=2, mode="bicubic")(x).shape == (1, 1, 4, 8)
     with pytest.raises(ValueError, match="expects 4-D input"):
         F.interpolate(ef.ones(1, 1, 3), size=4, mode="bicubic")
-    with pytest.raises(NotImplementedError, match="antialias"):
-        F.interpolate(x, size=(3, 5), mode="bicubic", antialias=True)
+    # anti-aliased shrinking (PyTorch 2.13 values, float64): every input pixel contributes
+    sq = (ef.arange(12.0, dtype=ef.float64).reshape(1, 1, 3, 4)) ** 2
+    np.testing.assert_allclose(F.interpolate(sq, size=(2, 2), mode="bilinear", antialias=True).flatten().numpy(),
+                               [9.14285714285714, 18.57142857142857, 56.28571428571428, 81.42857142857142], rtol=1e-13)  # fmt: skip
+    np.testing.assert_allclose(F.interpolate(sq, size=(2, 3), mode="bicubic", antialias=True).flatten().numpy(),
+                               [4.2187797290000795, 9.749243556391953, 18.572758226783378, 50.489610690135194,
+                                70.48760631722664, 93.77865278731757], rtol=1e-13)  # fmt: skip
+    # shrinking a constant image keeps it constant; gradients flow through the weights' contraction
+    assert F.interpolate(ef.ones(1, 1, 9, 9), size=(4, 2), mode="bilinear", antialias=True).allclose(ef.ones(1, 1, 4, 2))
+    g = ef.randn(1, 2, 7, 6, dtype=ef.float64, requires_grad=True)
+    assert ef.autograd.gradcheck(lambda t: F.interpolate(t, size=(3, 4), mode="bicubic", antialias=True), (g,))
+    with pytest.raises(ValueError, match="anti-alias option is restricted"):
+        F.interpolate(ef.ones(1, 1, 4), size=2, mode="linear", antialias=True)
 
 
 def test_batch_norm_running_stats_like_pytorch():

@@ -113,6 +113,7 @@ def _legacy_reduction(size_average, reduce) -> str:
 # forward-mode tangents come from the primitives (Window/Fold, Contract, Pointwise, Gather, ...).
 # ================================================================================================
 
+import functools as _functools  # noqa: E402
 import math as _math  # noqa: E402
 import numbers as _numbers  # noqa: E402
 from itertools import product as _product  # noqa: E402
@@ -1454,6 +1455,41 @@ def _linear_weights(n_in: int, n_out: int, align_corners: bool, scale: float | N
     return m
 
 
+def _antialias_weights(n_in: int, n_out: int, align_corners: bool, scale: float | None, cubic: bool) -> _np.ndarray:
+    """(n_out, n_in) weights of an anti-aliased resize (PyTorch's ``antialias=True``, PIL's filters):
+    when shrinking, the triangle (bilinear) or Keys a = -0.5 (bicubic) kernel is stretched by the
+    shrink factor so every input pixel contributes; each row is normalised to sum to one."""
+    if align_corners:
+        r = (n_in - 1) / (n_out - 1) if n_out > 1 else 0.0
+    else:
+        r = (1.0 / scale) if scale else n_in / n_out
+    half = 2.0 if cubic else 1.0  # the kernel's support radius at scale 1
+    support = half * r if r >= 1.0 else half
+    inv = 1.0 / r if r >= 1.0 else 1.0
+
+    def kernel(x: float) -> float:
+        x = abs(x)
+        if not cubic:
+            return max(0.0, 1.0 - x)
+        a = -0.5
+        if x < 1:
+            return ((a + 2) * x - (a + 3)) * x * x + 1
+        if x < 2:
+            return (((x - 5) * x + 8) * x - 4) * a
+        return 0.0
+
+    m = _np.zeros((n_out, n_in))
+    for o in range(n_out):
+        center = r * (o + 0.5)
+        lo = max(int(center - support + 0.5), 0)
+        hi = min(int(center + support + 0.5), n_in)
+        w = _np.array([kernel((j - center + 0.5) * inv) for j in range(lo, hi)])
+        total = w.sum()
+        if total != 0:
+            m[o, lo:hi] = w / total
+    return m
+
+
 def _cubic_weights(n_in: int, n_out: int, align_corners: bool, scale: float | None) -> _np.ndarray:
     """(n_out, n_in) matrix of bicubic weights: Keys' kernel with a = -0.75 on the 4 nearest source
     samples, indices clamped at the borders (PyTorch's upsample_bicubic2d)."""
@@ -1513,13 +1549,16 @@ def interpolate(
             x = _ef.index_select(x, 2 + i, _const(idx, input))
         return x
     if mode in ("linear", "bilinear", "trilinear", "bicubic"):
-        if antialias:
-            raise NotImplementedError("interpolate: antialias=True is not supported; resize without it")
         want = {"linear": 1, "bilinear": 2, "trilinear": 3, "bicubic": 2}[mode]
         if n != want:
             raise ValueError(f"interpolate: mode {mode!r} expects {want + 2}-D input, got {input.dim()}-D")
+        if antialias and mode not in ("bilinear", "bicubic"):
+            raise ValueError(f"interpolate: anti-alias option is restricted to bilinear and bicubic modes, got {mode!r}")
         ac = bool(align_corners)
-        weights = _cubic_weights if mode == "bicubic" else _linear_weights
+        if antialias:
+            weights = _functools.partial(_antialias_weights, cubic=mode == "bicubic")
+        else:
+            weights = _cubic_weights if mode == "bicubic" else _linear_weights
         mats = [_const(weights(si, oi, ac, sc).astype(input._data.dtype), input) for si, oi, sc in zip(S, out, scales)]
         src = _SP[n]
         dst = {1: "W", 2: "HW", 3: "DHW"}[n]
