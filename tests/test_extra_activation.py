@@ -806,11 +806,33 @@ def test_grid_sample_errors_and_warning():
     x, g = ef.zeros(1, 1, 2, 2), ef.zeros(1, 1, 1, 2)
     with pytest.warns(UserWarning, match="align_corners=False since 1.3.0"):
         F.grid_sample(x, g)
-    with pytest.raises(NotImplementedError, match="'bilinear' or 'nearest'"):
-        F.grid_sample(x, g, mode="bicubic", align_corners=False)
+    with pytest.raises(NotImplementedError, match="'bilinear', 'nearest' or 'bicubic'"):
+        F.grid_sample(x, g, mode="area", align_corners=False)
+    with pytest.raises(RuntimeError, match="bicubic interpolation only supports 4D"):
+        F.grid_sample(ef.zeros(1, 1, 2, 2, 2), ef.zeros(1, 1, 1, 1, 3), mode="bicubic", align_corners=False)
     with pytest.raises(ValueError, match="padding_mode"):
         F.grid_sample(x, g, padding_mode="wrap", align_corners=False)
     with pytest.raises(RuntimeError, match=r"grid \(N, \*out, 2\)"):
         F.grid_sample(x, ef.zeros(1, 1, 1, 3), align_corners=False)
     with pytest.raises(ValueError, match=r"expected theta of shape \(1, 2, 3\)"):
         F.affine_grid(ef.zeros(1, 3, 3), (1, 1, 2, 2), align_corners=False)
+
+
+def test_grid_sample_bicubic_known_values_and_gradients():
+    # PyTorch 2.13 (float64): the squared ramp at a point outside, one inside, one near the centre
+    x = (ef.arange(6.0, dtype=ef.float64).reshape(1, 1, 2, 3)) ** 2
+    g = ef.tensor([[[[-1.2, 0.3], [0.5, -0.9], [0.1, 0.2]]]], dtype=ef.float64)
+    known = {
+        "zeros": [1.2979200000000142, -0.07143750000000244, 15.522759179687503],
+        "border": [7.273344000000008, 1.211499999999998, 13.18334256249999],
+        "reflection": [6.702720000000005, -0.2178125000000038, 13.18334256249999],
+    }
+    for pm, want in known.items():
+        got = F.grid_sample(x, g, mode="bicubic", padding_mode=pm, align_corners=False).flatten().numpy()
+        np.testing.assert_allclose(got, want, rtol=1e-12, err_msg=pm)
+    r = np.random.default_rng(6)
+    a = ef.tensor(r.normal(size=(1, 2, 4, 5)), requires_grad=True)
+    b = ef.tensor(r.uniform(-1.1, 1.1, size=(1, 2, 3, 2)), requires_grad=True)
+    for pm in ("zeros", "border", "reflection"):
+        fn = lambda s, t, pm=pm: F.grid_sample(s, t, mode="bicubic", padding_mode=pm, align_corners=True)  # noqa: E731
+        assert gradcheck(fn, (a, b)) and gradgradcheck(fn, (a, b)), pm

@@ -648,11 +648,51 @@ def _reflect(x: Tensor, lo2: float, hi2: float) -> Tensor:
     return _ef.where(_ef.fmod(flips, 2.0) == 0, extra + lo, span - extra + lo)
 
 
+def _tap_coordinates(p, n: int, padding_mode: str, align_corners: bool):
+    """Integer tap positions ``p`` along a dim of size ``n`` mapped by the padding (border clips,
+    reflection reflects then clips; zeros leaves them, to be masked)."""
+    if padding_mode == "zeros":
+        return p
+    x = p.astype(np.float64)
+    if padding_mode == "reflection":
+        lo2, hi2 = (0.0, 2.0 * (n - 1)) if align_corners else (-1.0, 2.0 * n - 1)
+        if lo2 == hi2:
+            x = np.zeros_like(x)
+        else:
+            lo, span = lo2 / 2, (hi2 - lo2) / 2
+            a = np.abs(x - lo)
+            extra, flips = np.fmod(a, span), np.floor(a / span)
+            x = np.where(flips % 2 == 0, extra + lo, span - extra + lo)
+    return np.clip(x, 0, n - 1).astype(np.int64)
+
+
+def _bicubic_taps(coords, sizes, padding_mode: str, align_corners: bool, like: Tensor):
+    """The 16 taps around each point and their weights: Keys' kernel (a = -0.75) in each dim."""
+    a = -0.75
+    per_dim = []
+    for c, n in zip(coords, sizes):
+        low = np.floor(c._data).astype(np.int64)
+        t = c - _const(low.astype(like._data.dtype), like)
+        near = lambda x: ((a + 2) * x - (a + 3)) * x * x + 1  # noqa: E731 - |x| <= 1
+        far = lambda x: ((a * x - 5 * a) * x + 8 * a) * x - 4 * a  # noqa: E731 - 1 < |x| < 2
+        w = [far(t + 1), near(t), near(1 - t), far(2 - t)]
+        taps = [_tap_coordinates(low - 1 + i, n, padding_mode, align_corners) for i in range(4)]
+        per_dim.append((taps, w))
+    (tx, wx), (ty, wy) = per_dim
+    corners, weights = [], []
+    for j in range(4):
+        for i in range(4):
+            corners.append([tx[i], ty[j]])
+            weights.append(wx[i] * wy[j])
+    return corners, weights
+
+
 def grid_sample(
     input: Tensor, grid: Tensor, mode: str = "bilinear", padding_mode: str = "zeros", align_corners: bool | None = None
 ) -> Tensor:
     """Sample ``input`` (N, C, H, W) at the normalised points ``grid`` (N, H_out, W_out, 2), x then y in
-    [-1, 1] (5-D: (N, C, D, H, W) at (N, D_out, H_out, W_out, 3)); ``mode`` 'bilinear' or 'nearest',
+    [-1, 1] (5-D: (N, C, D, H, W) at (N, D_out, H_out, W_out, 3)); ``mode`` 'bilinear', 'nearest' or
+    'bicubic' (4-D only),
     ``padding_mode`` 'zeros', 'border' or 'reflection', PyTorch's coordinate rules.
 
     The corner values are one gather; the result is a contraction of them with the interpolation
@@ -665,8 +705,8 @@ def grid_sample(
     1.5
     """
     ac = _align_default(align_corners, "grid_sample")
-    if mode not in ("bilinear", "nearest"):
-        raise NotImplementedError(f"grid_sample: mode {mode!r} is not supported; use 'bilinear' or 'nearest'")
+    if mode not in ("bilinear", "nearest", "bicubic"):
+        raise NotImplementedError(f"grid_sample: mode {mode!r} is not supported; use 'bilinear', 'nearest' or 'bicubic'")
     if padding_mode not in ("zeros", "border", "reflection"):
         raise ValueError(f"grid_sample: padding_mode must be 'zeros', 'border' or 'reflection', got {padding_mode!r}")
     d = input.dim() - 2
@@ -677,6 +717,8 @@ def grid_sample(
         )
     if grid.dtype != input.dtype:
         raise RuntimeError(f"grid_sample: grid ({grid.dtype}) and input ({input.dtype}) must have the same dtype")
+    if mode == "bicubic" and d != 2:
+        raise RuntimeError("grid_sample: bicubic interpolation only supports 4D input")
     N, C = input.shape[:2]
     sizes = tuple(input.shape[2:])[::-1]  # (W, H[, D]): grid coordinate k addresses sizes[k]
     out_shape = tuple(grid.shape[1:-1])
@@ -686,16 +728,19 @@ def grid_sample(
     for k, n in enumerate(sizes):
         x = g[:, :, k]
         x = (x + 1) / 2 * (n - 1) if ac else ((x + 1) * n - 1) / 2
-        if padding_mode == "reflection":
-            x = _reflect(x, 0.0, 2.0 * (n - 1)) if ac else _reflect(x, -1.0, 2.0 * n - 1)
-        if padding_mode != "zeros":  # clipped, the borders counting as outside for the gradient (as PyTorch)
-            x = _ef.where((x > 0) & (x < n - 1), x, _ef.clamp(x.detach(), 0, n - 1))
+        if mode != "bicubic":  # bicubic pads each of its 16 taps instead (below), as PyTorch
+            if padding_mode == "reflection":
+                x = _reflect(x, 0.0, 2.0 * (n - 1)) if ac else _reflect(x, -1.0, 2.0 * n - 1)
+            if padding_mode != "zeros":  # clipped, the borders counting as outside for the gradient (as PyTorch)
+                x = _ef.where((x > 0) & (x < n - 1), x, _ef.clamp(x.detach(), 0, n - 1))
         coords.append(x)
     xp = input._device.xp
     if mode == "nearest":
         corners = [[xp.rint(c._data).astype(np.int64) for c in coords]]  # round half to even, as nearbyint
         # weight 1, connected to the grid with a zero gradient (PyTorch returns zeros for grid.grad)
         weights = [_ef.where(_const(xp.zeros((N, P), dtype=bool), input), coords[0], 1.0)]
+    elif mode == "bicubic":
+        corners, weights = _bicubic_taps(coords, sizes, padding_mode, ac, input)
     else:
         low = [xp.floor(c._data).astype(np.int64) for c in coords]
         corners, weights = [], []
