@@ -33,6 +33,8 @@ from .functional import (
     _check_p,
     _const,
     _keep_mask,
+    _keys_far,
+    _keys_near,
     _log_sigmoid,
     _softmax_dim,
     elu,
@@ -673,9 +675,7 @@ def _bicubic_taps(coords, sizes, padding_mode: str, align_corners: bool, like: T
     for c, n in zip(coords, sizes):
         low = np.floor(c._data).astype(np.int64)
         t = c - _const(low.astype(like._data.dtype), like)
-        near = lambda x: ((a + 2) * x - (a + 3)) * x * x + 1  # noqa: E731 - |x| <= 1
-        far = lambda x: ((a * x - 5 * a) * x + 8 * a) * x - 4 * a  # noqa: E731 - 1 < |x| < 2
-        w = [far(t + 1), near(t), near(1 - t), far(2 - t)]
+        w = [_keys_far(t + 1, a), _keys_near(t, a), _keys_near(1 - t, a), _keys_far(2 - t, a)]
         taps = [_tap_coordinates(low - 1 + i, n, padding_mode, align_corners) for i in range(4)]
         per_dim.append((taps, w))
     (tx, wx), (ty, wy) = per_dim

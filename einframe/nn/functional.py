@@ -1455,6 +1455,16 @@ def _linear_weights(n_in: int, n_out: int, align_corners: bool, scale: float | N
     return m
 
 
+def _keys_near(x, a: float):
+    """Keys' cubic convolution kernel for |x| <= 1 (works on floats and tensors alike)."""
+    return ((a + 2) * x - (a + 3)) * x * x + 1
+
+
+def _keys_far(x, a: float):
+    """Keys' cubic convolution kernel for 1 < |x| < 2."""
+    return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+
+
 def _antialias_weights(n_in: int, n_out: int, align_corners: bool, scale: float | None, cubic: bool) -> _np.ndarray:
     """(n_out, n_in) weights of an anti-aliased resize (PyTorch's ``antialias=True``, PIL's filters):
     when shrinking, the triangle (bilinear) or Keys a = -0.5 (bicubic) kernel is stretched by the
@@ -1471,12 +1481,7 @@ def _antialias_weights(n_in: int, n_out: int, align_corners: bool, scale: float 
         x = abs(x)
         if not cubic:
             return max(0.0, 1.0 - x)
-        a = -0.5
-        if x < 1:
-            return ((a + 2) * x - (a + 3)) * x * x + 1
-        if x < 2:
-            return (((x - 5) * x + 8) * x - 4) * a
-        return 0.0
+        return _keys_near(x, -0.5) if x < 1 else _keys_far(x, -0.5) if x < 2 else 0.0
 
     m = _np.zeros((n_out, n_in))
     for o in range(n_out):
@@ -1502,9 +1507,8 @@ def _cubic_weights(n_in: int, n_out: int, align_corners: bool, scale: float | No
             src = (o + 0.5) * ((1.0 / scale) if scale else n_in / n_out) - 0.5
         i0 = int(_math.floor(src))
         t = src - i0
-        near = lambda x: ((a + 2) * x - (a + 3)) * x * x + 1  # noqa: E731 - |x| <= 1
-        far = lambda x: ((a * x - 5 * a) * x + 8 * a) * x - 4 * a  # noqa: E731 - 1 < |x| < 2
-        for k, w in zip(range(i0 - 1, i0 + 3), (far(t + 1), near(t), near(1 - t), far(2 - t))):
+        taps = (_keys_far(t + 1, a), _keys_near(t, a), _keys_near(1 - t, a), _keys_far(2 - t, a))
+        for k, w in zip(range(i0 - 1, i0 + 3), taps):
             m[o, min(max(k, 0), n_in - 1)] += w
     return m
 
