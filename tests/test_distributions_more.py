@@ -282,3 +282,30 @@ def test_transform_inverses_jacobians_and_errors():
         D.TransformedDistribution(D.Normal(T(0.0), T(1.0)), ["exp"])
     with pytest.raises(ValueError, match="cache_size"):
         TR.TanhTransform(cache_size=2)
+
+
+def test_dirichlet():
+    alpha = np.array([[0.7, 2.0, 3.5], [1.0, 1.0, 1.0]])
+    d = D.Dirichlet(ef.tensor(alpha))
+    assert d.batch_shape == (2,) and d.event_shape == (3,)
+    # the flat Dirichlet on 3 categories has density 2 (the simplex's area is 1/2); known log-normaliser otherwise
+    v = ef.tensor(np.array([[0.2, 0.3, 0.5], [0.2, 0.3, 0.5]]))
+    lp = d.log_prob(v).numpy()
+    assert abs(lp[1] - math.log(2.0)) < 1e-12
+    ref = ((alpha[0] - 1) * np.log([0.2, 0.3, 0.5])).sum() + math.lgamma(alpha[0].sum()) - sum(math.lgamma(x) for x in alpha[0])
+    assert abs(lp[0] - ref) < 1e-12
+    ef.manual_seed(11)
+    s = d.sample((200000,)).numpy()
+    assert np.allclose(s.sum(-1), 1) and (s > 0).all()
+    np.testing.assert_allclose(s.mean(0), d.mean.numpy(), atol=3e-3)
+    np.testing.assert_allclose(s.var(0), d.variance.numpy(), rtol=0.03)
+    ent_mc = -d.log_prob(ef.tensor(s)).numpy().mean(0)
+    np.testing.assert_allclose(d.entropy().numpy(), ent_mc, atol=0.01)
+    q = D.Dirichlet(ef.tensor(np.array([[2.0, 1.0, 1.5], [0.5, 2.0, 1.0]])))
+    kl_mc = (d.log_prob(ef.tensor(s)) - q.log_prob(ef.tensor(s))).numpy().mean(0)
+    np.testing.assert_allclose(D.kl_divergence(d, q).numpy(), kl_mc, atol=0.02)
+    assert abs(D.kl_divergence(d, d).numpy()).max() < 1e-12
+    np.testing.assert_allclose(D.Dirichlet(ef.tensor(np.array([0.5, 0.3, 0.2]))).mode.numpy(), [1.0, 0.0, 0.0])
+    assert d.expand((4, 2)).sample().shape == (4, 2, 3)
+    with pytest.raises(ValueError, match="concentration"):
+        D.Dirichlet(ef.tensor(np.array([1.0, -1.0])))

@@ -14,7 +14,7 @@ from .continuous import Cauchy, Exponential, Gumbel, HalfNormal, Laplace, LogNor
 from .counts import Geometric, MixtureSameFamily, Poisson, RelaxedOneHotCategorical
 from .discrete import Bernoulli, Categorical, OneHotCategorical
 from .distribution import Distribution
-from .gamma import Beta, Gamma
+from .gamma import Beta, Dirichlet, Gamma
 from .independent import Independent
 from .kl import kl_divergence, register_kl
 from .multivariate_normal import MultivariateNormal
@@ -25,5 +25,5 @@ __all__ = [
     "Distribution", "Normal", "Uniform", "Bernoulli", "Categorical", "OneHotCategorical", "Gamma", "Beta",
     "MultivariateNormal", "Independent", "kl_divergence", "register_kl", "constraints", "Exponential", "Laplace",
     "Cauchy", "Gumbel", "LogNormal", "HalfNormal", "Poisson", "Geometric", "RelaxedOneHotCategorical",
-    "MixtureSameFamily", "TransformedDistribution", "transforms",
+    "MixtureSameFamily", "TransformedDistribution", "transforms", "Dirichlet",
 ]  # fmt: skip

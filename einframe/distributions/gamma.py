@@ -6,12 +6,13 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _functions as F
+from ..nn import functional as NF
 from ..random import generator
 from ..tensor import Size
 from . import constraints
 from .distribution import Distribution, broadcast_all, host
 
-__all__ = ["Gamma", "Beta"]
+__all__ = ["Gamma", "Beta", "Dirichlet"]
 
 
 def _draw(like, data):
@@ -130,3 +131,68 @@ class Beta(Distribution):
         a, b = self.concentration1, self.concentration0
         lbeta = F.lgamma(a) + F.lgamma(b) - F.lgamma(a + b)
         return lbeta - (a - 1) * F.digamma(a) - (b - 1) * F.digamma(b) + (a + b - 2) * F.digamma(a + b)
+
+
+class Dirichlet(Distribution):
+    """Dirichlet on the simplex with ``concentration`` (the last dim: one per category); draws are
+    normalised gamma draws from the seeded generator (no ``rsample``, as ``Gamma``).
+
+    >>> import einframe as ef
+    >>> d = ef.distributions.Dirichlet(ef.tensor([1.0, 2.0, 3.0]))
+    >>> d.mean.tolist(), d.event_shape
+    ([0.1666666716337204, 0.3333333432674408, 0.5], einframe.Size([3]))
+    """
+
+    arg_constraints = {"concentration": constraints.independent(constraints.positive, 1)}
+    support = constraints.simplex
+
+    def __init__(self, concentration, validate_args=None):
+        if concentration.dim() < 1:
+            raise ValueError("`concentration` parameter must be at least one-dimensional.")
+        self.concentration = concentration
+        super().__init__(concentration.shape[:-1], concentration.shape[-1:], validate_args=validate_args)
+
+    def expand(self, batch_shape, _instance=None):
+        new = self._get_checked_instance(Dirichlet, _instance)
+        batch_shape = Size(tuple(batch_shape))
+        new.concentration = self.concentration.expand(tuple(batch_shape) + tuple(self.event_shape))
+        Distribution.__init__(new, batch_shape, self.event_shape, validate_args=False)
+        new._validate_args = self._validate_args
+        return new
+
+    @property
+    def mean(self):
+        return self.concentration / self.concentration.sum(-1, keepdim=True)
+
+    @property
+    def mode(self):
+        am1 = (self.concentration - 1).clamp(min=0.0)
+        mode = am1 / am1.sum(-1, keepdim=True)
+        # every concentration below 1: the density peaks at a vertex, the largest concentration's (PyTorch)
+        corner = NF.one_hot(self.concentration.argmax(-1), self.concentration.shape[-1]).to(mode.dtype)
+        return F.where((self.concentration < 1).all(-1, keepdim=True), corner, mode)
+
+    @property
+    def variance(self):
+        a0 = self.concentration.sum(-1, keepdim=True)
+        return self.concentration * (a0 - self.concentration) / (a0.pow(2) * (a0 + 1))
+
+    def sample(self, sample_shape=()):
+        shape = tuple(self._extended_shape(sample_shape))
+        a = host(self.concentration)
+        x = generator().gamma(np.broadcast_to(a, shape))
+        x = x / x.sum(-1, keepdims=True)
+        tiny = np.finfo(a.dtype).tiny
+        return _draw(self.concentration, np.clip(x, tiny, 1 - np.finfo(a.dtype).eps))
+
+    def log_prob(self, value):
+        if self._validate_args:
+            self._validate_sample(value)
+        a = self.concentration
+        return F.xlogy(a - 1.0, value).sum(-1) + F.lgamma(a.sum(-1)) - F.lgamma(a).sum(-1)
+
+    def entropy(self):
+        a = self.concentration
+        k = a.shape[-1]
+        a0 = a.sum(-1)
+        return F.lgamma(a).sum(-1) - F.lgamma(a0) - (k - a0) * F.digamma(a0) - ((a - 1.0) * F.digamma(a)).sum(-1)

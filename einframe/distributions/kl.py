@@ -9,7 +9,7 @@ from .continuous import Exponential, Gumbel, HalfNormal, Laplace, LogNormal
 from .counts import Poisson
 from .discrete import Bernoulli, Categorical, OneHotCategorical
 from .distribution import Distribution, sum_rightmost
-from .gamma import Beta, Gamma
+from .gamma import Beta, Dirichlet, Gamma
 from .independent import Independent
 from .multivariate_normal import MultivariateNormal, _batch_mahalanobis
 from .normal import Normal, Uniform
@@ -189,3 +189,11 @@ def _kl_halfnormal_halfnormal(p, q):
 @register_kl(Poisson, Poisson)
 def _kl_poisson_poisson(p, q):
     return p.rate * (p.rate.log() - q.rate.log()) - (p.rate - q.rate)
+
+
+@register_kl(Dirichlet, Dirichlet)
+def _kl_dirichlet_dirichlet(p, q):
+    a, b = p.concentration, q.concentration
+    a0, b0 = a.sum(-1), b.sum(-1)
+    t1 = F.lgamma(a0) - F.lgamma(b0) - (F.lgamma(a) - F.lgamma(b)).sum(-1)
+    return t1 + ((a - b) * (F.digamma(a) - F.digamma(a0).unsqueeze(-1))).sum(-1)
