@@ -39,6 +39,7 @@ __all__ = [
     "grad_and_value",
     "vjp",
     "jvp",
+    "linearize",
     "jacrev",
     "jacfwd",
     "hessian",
@@ -305,6 +306,24 @@ def vjp(func: Callable, *primals: Tensor, has_aux: bool = False):
     if has_aux:
         return value, vjp_fn, _detach_tree(aux, keep)
     return value, vjp_fn
+
+
+def linearize(func: Callable, *primals: Tensor):
+    """``(func(*primals), jvp_fn)`` with ``jvp_fn(*tangents)`` the Jacobian-vector product at ``primals``
+    (each call runs forward mode at the fixed primals).
+
+    >>> import einframe as ef
+    >>> out, jvp_fn = ef.func.linearize(lambda x: x.sin(), ef.tensor([0.0, 1.0]))
+    >>> [round(v, 4) for v in jvp_fn(ef.tensor([1.0, 1.0])).tolist()]
+    [1.0, 0.5403]
+    """
+    fixed = tuple(p.detach() for p in primals)
+    out = func(*fixed)
+
+    def jvp_fn(*tangents: Tensor):
+        return jvp(func, fixed, tangents)[1]
+
+    return out, jvp_fn
 
 
 def jvp(func: Callable, primals: Sequence[Tensor], tangents: Sequence[Tensor], *, has_aux: bool = False):

@@ -222,3 +222,46 @@ def test_inplace_view_op_on_a_view_keeps_writing_to_the_base():
     v.mul_(2)  # reaches base through both views
     base.sum().backward()
     np.testing.assert_allclose(b.grad.numpy(), [[2, 2, 2], [1, 1, 1]])
+
+
+def test_save_on_cpu_disable_hooks_and_increment_version():
+    x = ef.tensor([1.0, 2.0], requires_grad=True, dtype=ef.float64)
+    with ef.autograd.graph.save_on_cpu(pin_memory=True):
+        y = (x * x).exp()
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), 2 * x.detach().numpy() * np.exp(x.detach().numpy() ** 2))
+    with ef.autograd.graph.disable_saved_tensors_hooks("hooks are off in this library"):
+        with pytest.raises(RuntimeError, match="hooks are off"):
+            with ef.autograd.graph.save_on_cpu():
+                pass
+    with ef.autograd.graph.save_on_cpu():  # allowed again outside
+        pass
+    u = ef.ones(2, requires_grad=True) * 1
+    v = u * u  # saves u
+    ef.autograd.graph.increment_version(u)  # a write einframe did not see (through numpy(), say)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        v.sum().backward()
+
+
+def test_manual_dual_levels_and_linearize():
+    import einframe.autograd.forward_ad as fwAD
+
+    level = fwAD.enter_dual_level()
+    d = fwAD.make_dual(ef.tensor([1.0], dtype=ef.float64), ef.tensor([2.0], dtype=ef.float64))
+    np.testing.assert_allclose(fwAD.unpack_dual(d.sin()).tangent.numpy(), 2 * np.cos(1.0))
+    with pytest.raises(RuntimeError, match="trying to exit level"):
+        fwAD.exit_dual_level(level=level + 1)
+    fwAD.exit_dual_level(level=level)
+    assert fwAD.unpack_dual(d).tangent is None  # dropped with the level
+    with pytest.raises(RuntimeError, match="no level was entered"):
+        fwAD.exit_dual_level()
+    out, jvp_fn = ef.func.linearize(
+        lambda a, b: (a * b).exp(), ef.tensor([0.5], dtype=ef.float64), ef.tensor([2.0], dtype=ef.float64)
+    )
+    np.testing.assert_allclose(out.numpy(), np.exp(1.0))
+    np.testing.assert_allclose(
+        jvp_fn(ef.tensor([1.0], dtype=ef.float64), ef.tensor([0.0], dtype=ef.float64)).numpy(), 2 * np.exp(1.0)
+    )
+    np.testing.assert_allclose(
+        jvp_fn(ef.tensor([0.0], dtype=ef.float64), ef.tensor([1.0], dtype=ef.float64)).numpy(), 0.5 * np.exp(1.0)
+    )

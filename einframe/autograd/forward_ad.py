@@ -16,7 +16,7 @@ from collections import namedtuple
 
 from .._state import STATE
 
-__all__ = ["dual_level", "make_dual", "unpack_dual", "UnpackedDualTensor"]
+__all__ = ["dual_level", "make_dual", "unpack_dual", "UnpackedDualTensor", "enter_dual_level", "exit_dual_level"]
 
 UnpackedDualTensor = namedtuple("UnpackedDualTensor", ["primal", "tangent"])
 _levels: list[list] = []
@@ -44,6 +44,29 @@ class dual_level:
             if t is not None and "_tangent" in t.__dict__:
                 del t.__dict__["_tangent"]
         STATE.fwd_level -= 1
+
+
+_open: list[dual_level] = []  # levels entered by enter_dual_level, innermost last
+
+
+def enter_dual_level() -> int:
+    """Open a forward-mode level without a ``with`` block; returns its index (``dual_level().__enter__``).
+
+    >>> import einframe.autograd.forward_ad as fwAD
+    >>> level = fwAD.enter_dual_level(); fwAD.exit_dual_level(level=level)
+    """
+    lvl = dual_level()
+    _open.append(lvl)
+    return lvl.__enter__()
+
+
+def exit_dual_level(*, level: int | None = None) -> None:
+    """Close the innermost level opened by ``enter_dual_level`` (``level`` must be it, if given)."""
+    if not _open:
+        raise RuntimeError("exit_dual_level: no level was entered with enter_dual_level()")
+    if level is not None and level != STATE.fwd_level:
+        raise RuntimeError(f"exit_dual_level: trying to exit level {level} but the current level is {STATE.fwd_level}")
+    _open.pop().__exit__(None, None, None)
 
 
 def make_dual(tensor, tangent):

@@ -7,7 +7,12 @@ import weakref
 
 from .._state import STATE
 
-__all__ = ["RemovableHandle", "saved_tensors_hooks", "register_tensor_hook", "register_post_accumulate_grad_hook"]
+__all__ = [
+    "RemovableHandle", "saved_tensors_hooks", "register_tensor_hook", "register_post_accumulate_grad_hook", "save_on_cpu",
+    "disable_saved_tensors_hooks", "increment_version",
+]  # fmt: skip
+
+_disabled: list[str] = []  # messages of the active disable_saved_tensors_hooks blocks
 
 _ids = itertools.count()
 
@@ -86,11 +91,59 @@ class saved_tensors_hooks:
         self.pack_hook, self.unpack_hook = pack_hook, unpack_hook
 
     def __enter__(self):
+        if _disabled:
+            raise RuntimeError(_disabled[-1])
         STATE.saved_hooks.append((self.pack_hook, self.unpack_hook))
         return self
 
     def __exit__(self, *exc) -> None:
         STATE.saved_hooks.pop()
+
+
+class save_on_cpu(saved_tensors_hooks):
+    """Keep the tensors autograd saves on the CPU and move them back when backward needs them (GPU
+    memory for activations traded for transfers); on CPU tensors nothing moves.
+
+    >>> import einframe as ef
+    >>> x = ef.ones(3, requires_grad=True)
+    >>> with ef.autograd.graph.save_on_cpu():
+    ...     y = x.exp()
+    >>> y.sum().backward(); x.grad.tolist()[0] > 2.7
+    True
+    """
+
+    def __init__(self, pin_memory: bool = False, device_type: str = "cuda"):
+        super().__init__(lambda t: (t.device, t.cpu()), lambda packed: packed[1].to(packed[0]))
+
+
+class disable_saved_tensors_hooks:
+    """Inside, entering ``saved_tensors_hooks`` raises ``RuntimeError(error_message)`` (a library that
+    cannot cope with them says so).
+
+    >>> import einframe as ef
+    >>> with ef.autograd.graph.disable_saved_tensors_hooks("not here"):
+    ...     try:
+    ...         ef.autograd.graph.save_on_cpu().__enter__()
+    ...     except RuntimeError as e:
+    ...         print(e)
+    not here
+    """
+
+    def __init__(self, error_message: str):
+        self.error_message = error_message
+
+    def __enter__(self):
+        _disabled.append(self.error_message)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        _disabled.pop()
+
+
+def increment_version(tensor) -> None:
+    """Bump ``tensor``'s version counter, as an in-place change would (nodes that saved it then refuse
+    to backward): for writes einframe cannot see, such as through ``numpy()``."""
+    tensor._vc[0] += 1
 
 
 def _pack(saved):
