@@ -23,7 +23,7 @@ import numpy as np
 
 from . import _functions as F
 from .ops import linalg as _la
-from .ops.linalg import LinAlgError
+from .ops.linalg import LinAlgError, _mT
 from .tensor import Tensor
 
 __all__ = [
@@ -804,7 +804,3 @@ def lu_solve(LU: Tensor, pivots: Tensor, B: Tensor, *, left: bool = True, adjoin
     y = solve_triangular(_mT(LU), B, upper=False)
     z = solve_triangular(_mT(LU), y, upper=True, unitriangular=True)
     return _rows(z, np.argsort(perm, axis=-1))
-
-
-def _mT(x: Tensor) -> Tensor:
-    return x.transpose(-2, -1)

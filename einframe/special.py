@@ -55,8 +55,7 @@ def log_softmax(input: Tensor, dim: int, *, dtype=None) -> Tensor:
 
 
 def _float(x) -> Tensor:
-    x = x if isinstance(x, Tensor) else F.tensor(x)
-    return x if x.is_floating_point() else x.float()
+    return FM._floating(x if isinstance(x, Tensor) else F.tensor(x))
 
 
 def entr(input: Tensor) -> Tensor:
