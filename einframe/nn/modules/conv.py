@@ -361,8 +361,9 @@ _LAYOUTS = {1: "(N, C, L) or (C, L)", 2: "(N, C, H, W) or (C, H, W)", 3: "(N, C,
 class _LazyConvXdMixin(LazyModuleMixin):
     """Shared by the lazy (transposed) convolutions: ``in_channels`` comes from the first input's channel dim.
 
-    A subclass lists it first (``class LazyConv2d(_LazyConvXdMixin, Conv2d)``), calls its conv's
-    ``__init__`` with ``in_channels=out_channels=0`` and ``bias=False``, then ``_lazy_init``.
+    A subclass lists ``_LazyConvNd`` or ``_LazyConvTransposeNd`` first (``class LazyConv2d(_LazyConvNd,
+    Conv2d)``): their ``__init__`` has PyTorch's lazy signature, calls the conv's with
+    ``in_channels=out_channels=0`` and ``bias=False``, then ``_lazy_init``.
     """
 
     def _lazy_init(self, out_channels: int, bias: bool, device: Any, dtype: Any) -> None:
@@ -400,7 +401,29 @@ class _LazyConvXdMixin(LazyModuleMixin):
         self.in_channels = self.weight.shape[0] if self._transposed else self.weight.shape[1] * self.groups
 
 
-class LazyConv2d(_LazyConvXdMixin, Conv2d):
+class _LazyConvNd(_LazyConvXdMixin):
+    """PyTorch's ``LazyConv{1,2,3}d`` signature (``in_channels`` left out)."""
+
+    def __init__(
+        self, out_channels: int, kernel_size, stride=1, padding=0, dilation=1, groups: int = 1, bias: bool = True,
+        padding_mode: str = "zeros", device: Any = None, dtype: Any = None,
+    ) -> None:  # fmt: skip
+        super().__init__(0, 0, kernel_size, stride, padding, dilation, groups, False, padding_mode, device, dtype)
+        self._lazy_init(out_channels, bias, device, dtype)
+
+
+class _LazyConvTransposeNd(_LazyConvXdMixin):
+    """PyTorch's ``LazyConvTranspose{1,2,3}d`` signature (``in_channels`` left out)."""
+
+    def __init__(
+        self, out_channels: int, kernel_size, stride=1, padding=0, output_padding=0, groups: int = 1, bias: bool = True,
+        dilation=1, padding_mode: str = "zeros", device: Any = None, dtype: Any = None,
+    ) -> None:  # fmt: skip
+        super().__init__(0, 0, kernel_size, stride, padding, output_padding, groups, False, dilation, padding_mode, device, dtype)
+        self._lazy_init(out_channels, bias, device, dtype)
+
+
+class LazyConv2d(_LazyConvNd, Conv2d):
     """A ``Conv2d`` whose ``in_channels`` is inferred from the first input.
 
     >>> import einframe as ef
@@ -412,19 +435,3 @@ class LazyConv2d(_LazyConvXdMixin, Conv2d):
     """
 
     cls_to_become = Conv2d
-
-    def __init__(
-        self,
-        out_channels,
-        kernel_size,
-        stride=1,
-        padding=0,
-        dilation=1,
-        groups=1,
-        bias=True,
-        padding_mode="zeros",
-        device=None,
-        dtype=None,
-    ):
-        super().__init__(0, 0, kernel_size, stride, padding, dilation, groups, False, padding_mode, device, dtype)
-        self._lazy_init(out_channels, bias, device, dtype)
