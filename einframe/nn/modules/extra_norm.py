@@ -639,8 +639,14 @@ class _LazyNormBase(LazyModuleMixin, _NormBase):
     """``num_features`` from the first input's channel dim; ``weight``/``bias``/running stats start uninitialised.
 
     Defaults are ``_NormBase``'s (``affine=True``, ``track_running_stats=True``) for the lazy
-    instance norms too, as PyTorch.
+    instance norms too, as PyTorch. The accepted input ranks come from ``cls_to_become``.
     """
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for name in ("_dims", "_layout", "_no_batch_dim"):
+            if hasattr(cls.cls_to_become, name):
+                setattr(cls, name, getattr(cls.cls_to_become, name))
 
     def __init__(
         self, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = True, track_running_stats: bool = True,
@@ -699,8 +705,6 @@ class LazyBatchNorm1d(_LazyNormBase, _BatchNorm):
     """
 
     cls_to_become = BatchNorm1d
-    _dims = BatchNorm1d._dims
-    _layout = BatchNorm1d._layout
 
 
 class LazyBatchNorm2d(_LazyNormBase, _BatchNorm):
@@ -715,8 +719,6 @@ class LazyBatchNorm2d(_LazyNormBase, _BatchNorm):
     """
 
     cls_to_become = BatchNorm2d
-    _dims = BatchNorm2d._dims
-    _layout = BatchNorm2d._layout
 
 
 class LazyBatchNorm3d(_LazyNormBase, _BatchNorm):
@@ -731,8 +733,6 @@ class LazyBatchNorm3d(_LazyNormBase, _BatchNorm):
     """
 
     cls_to_become = BatchNorm3d
-    _dims = BatchNorm3d._dims
-    _layout = BatchNorm3d._layout
 
 
 class LazyInstanceNorm1d(_LazyNormBase, _InstanceNorm):
@@ -749,9 +749,6 @@ class LazyInstanceNorm1d(_LazyNormBase, _InstanceNorm):
     """
 
     cls_to_become = InstanceNorm1d
-    _no_batch_dim = InstanceNorm1d._no_batch_dim
-    _dims = InstanceNorm1d._dims
-    _layout = InstanceNorm1d._layout
 
 
 class LazyInstanceNorm2d(_LazyNormBase, _InstanceNorm):
@@ -766,9 +763,6 @@ class LazyInstanceNorm2d(_LazyNormBase, _InstanceNorm):
     """
 
     cls_to_become = InstanceNorm2d
-    _no_batch_dim = InstanceNorm2d._no_batch_dim
-    _dims = InstanceNorm2d._dims
-    _layout = InstanceNorm2d._layout
 
 
 class LazyInstanceNorm3d(_LazyNormBase, _InstanceNorm):
@@ -782,6 +776,3 @@ class LazyInstanceNorm3d(_LazyNormBase, _InstanceNorm):
     """
 
     cls_to_become = InstanceNorm3d
-    _no_batch_dim = InstanceNorm3d._no_batch_dim
-    _dims = InstanceNorm3d._dims
-    _layout = InstanceNorm3d._layout
